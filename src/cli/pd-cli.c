@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "pd-cli.h"
+
+char *
+pd_cli_default_db_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "pharmdesk", "pharmdesk.db", NULL);
+}
+
+const char *
+pd_cli_db_path (PdCli *cli)
+{
+  if (cli->db_path == NULL)
+    cli->db_path = pd_cli_default_db_path ();
+  return cli->db_path;
+}
+
+/* Parses the subcommand's own options together with the global ones,
+ * then applies --now and --config. */
+gboolean
+pd_cli_parse (PdCli        *cli,
+              int          *argc,
+              char       ***argv,
+              const char   *parameter_string,
+              const char   *summary,
+              GOptionEntry *entries,
+              GError      **error)
+{
+  GOptionEntry global[] = {
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &cli->db_path, N_("The pharmacy’s database"), N_("FILE") },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &cli->config_path, N_("Links and credentials (client.ini)"), N_("FILE") },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &cli->user, N_("Sign in as this account"), N_("NAME") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &cli->password_file, N_("Read the password from this file"), N_("FILE") },
+    { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &cli->password_stdin, N_("Read the password from standard input"), NULL },
+    { "now", 0, 0, G_OPTION_ARG_STRING, &cli->now, N_("The clock’s time, ISO 8601 with an offset"), N_("TIME") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, N_("Print JSON (the default when not on a terminal)"), NULL },
+    { "table", 0, 0, G_OPTION_ARG_NONE, &cli->table, N_("Print a readable table"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
+  GOptionGroup *group = g_option_group_new ("global", _("Global options"), _("Show the global options"), NULL, NULL);
+
+  g_option_group_add_entries (group, global);
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  g_option_context_add_group (context, group);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (summary != NULL)
+    g_option_context_set_summary (context, summary);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+
+  if (cli->now == NULL)
+    cli->now = g_strdup (g_getenv ("PHARMDESK_NOW"));
+  if (cli->now != NULL && *cli->now != '\0'
+      && !pd_clock_set_now_from_iso (pd_clock_get_default (), cli->now, error))
+    {
+      g_prefix_error (error, "--now: ");
+      return FALSE;
+    }
+  if (cli->config_path == NULL && g_getenv ("PHARMDESK_CONFIG") != NULL)
+    cli->config_path = g_strdup (g_getenv ("PHARMDESK_CONFIG"));
+  if (cli->config_path != NULL)
+    {
+      cli->config = pd_config_load (cli->config_path, error);
+      if (cli->config == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pd_cli_want_json (PdCli *cli)
+{
+  if (cli->json)
+    return TRUE;
+  if (cli->table)
+    return FALSE;
+  return !isatty (STDOUT_FILENO);
+}
+
+/* Writes bytes straight to stdout: g_print would re-encode Chinese to the
+ * locale's charset, and output is UTF-8 whatever the locale (cli.md). */
+static void
+write_stdout (const char *text)
+{
+  fputs (text, stdout);
+  fflush (stdout);
+}
+
+void
+pd_cli_print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, node);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  write_stdout (text);
+  write_stdout ("\n");
+}
+
+void
+pd_cli_print (const char *format,
+              ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  write_stdout (text);
+}
+
+/* One line on stderr, then the exit status to return. */
+int
+pd_cli_fail (int         status,
+             const char *format,
+             ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  for (char *p = text; *p != '\0'; p++)
+    if (*p == '\n')
+      *p = ' ';
+  fprintf (stderr, "pharmdesk-cli: %s\n", text);
+  return status;
+}
+
+void
+pd_cli_clear (PdCli *cli)
+{
+  g_clear_pointer (&cli->db_path, g_free);
+  g_clear_pointer (&cli->config_path, g_free);
+  g_clear_pointer (&cli->user, g_free);
+  g_clear_pointer (&cli->password_file, g_free);
+  g_clear_pointer (&cli->now, g_free);
+  g_clear_pointer (&cli->config, pd_config_free);
+}

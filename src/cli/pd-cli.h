@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "pd-clock.h"
+#include "pd-config.h"
+
+G_BEGIN_DECLS
+
+/* Exit statuses of cli.md. */
+enum {
+  PD_EXIT_OK = 0,
+  PD_EXIT_NO = 1,        /* done, but the business answer is "no" */
+  PD_EXIT_USAGE = 2,     /* bad input or usage */
+  PD_EXIT_UNKNOWN = 3,   /* outcome unknown: left for `outbox resolve` */
+};
+
+/* The global options, shared by every subcommand. */
+typedef struct {
+  char     *db_path;
+  char     *config_path;
+  char     *user;
+  char     *password_file;
+  gboolean  password_stdin;
+  char     *now;
+  gboolean  json;
+  gboolean  table;
+  PdConfig *config;      /* loaded from config_path by pd_cli_parse() */
+} PdCli;
+
+typedef int (*PdCliCommand) (PdCli *cli, int argc, char **argv);
+
+gboolean  pd_cli_parse            (PdCli        *cli,
+                                   int          *argc,
+                                   char       ***argv,
+                                   const char   *parameter_string,
+                                   const char   *summary,
+                                   GOptionEntry *entries,
+                                   GError      **error);
+char     *pd_cli_default_db_path  (void);
+const char *pd_cli_db_path        (PdCli        *cli);
+gboolean  pd_cli_want_json        (PdCli        *cli);
+void      pd_cli_print_json       (JsonNode     *node);
+void      pd_cli_print            (const char   *format,
+                                   ...) G_GNUC_PRINTF (1, 2);
+int       pd_cli_fail             (int           status,
+                                   const char   *format,
+                                   ...) G_GNUC_PRINTF (2, 3);
+void      pd_cli_clear            (PdCli        *cli);
+
+/* One per subcommand group, each in its own pd-cli-*.c. */
+int pd_cli_db     (PdCli *cli, int argc, char **argv);
+int pd_cli_review (PdCli *cli, int argc, char **argv);
+int pd_cli_kb     (PdCli *cli, int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pharmdesk-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pd-cli.h"
+
+typedef struct {
+  const char  *name;
+  PdCliCommand run;
+  const char  *summary;
+} Command;
+
+static const Command commands[] = {
+  { "db", pd_cli_db, N_("Check the database (db check)") },
+  { "review", pd_cli_review, N_("Review prescriptions in a FHIR Bundle") },
+  { "kb", pd_cli_kb, N_("Check or import a knowledge base") },
+};
+
+static int
+usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: pharmdesk-cli COMMAND [OPTIONS…]"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "\n%s\n", _("Run “pharmdesk-cli COMMAND --help” for a command’s options."));
+  return out == stdout ? PD_EXIT_OK : PD_EXIT_USAGE;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  PdCli cli = { 0 };
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2)
+    return usage (stderr);
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
+    return usage (stdout);
+  if (g_str_equal (argv[1], "--version"))
+    {
+      printf ("pharmdesk-cli %s\n", PACKAGE_VERSION);
+      return PD_EXIT_OK;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      {
+        status = commands[i].run (&cli, argc - 1, argv + 1);
+        pd_cli_clear (&cli);
+        return status;
+      }
+
+  pd_cli_fail (PD_EXIT_USAGE, _("unknown command “%s”; run “pharmdesk-cli --help”"), argv[1]);
+  return PD_EXIT_USAGE;
+}

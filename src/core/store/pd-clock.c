@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-clock"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "pd-clock.h"
+
+struct _PdClock
+{
+  GMutex  lock;
+  gboolean set;        /* FALSE: plain wall time */
+  gint64  anchor_us;   /* the clock's time at anchor_real_us */
+  gint64  anchor_real_us;
+  double  scale;       /* 1.0 real speed, 0.0 frozen */
+};
+
+G_DEFINE_QUARK (pd-clock-error-quark, pd_clock_error)
+
+PdClock *
+pd_clock_new (void)
+{
+  PdClock *clock = g_new0 (PdClock, 1);
+
+  g_mutex_init (&clock->lock);
+  clock->scale = 1.0;
+  return clock;
+}
+
+void
+pd_clock_free (PdClock *clock)
+{
+  if (clock == NULL)
+    return;
+  g_mutex_clear (&clock->lock);
+  g_free (clock);
+}
+
+/* The process-wide clock, set from PHARMDESK_NOW on first use. A bad
+ * PHARMDESK_NOW is reported by the programs through pd_clock_init_from_env();
+ * here it is ignored so that library code never aborts on it. */
+PdClock *
+pd_clock_get_default (void)
+{
+  static PdClock *default_clock;
+
+  if (g_once_init_enter (&default_clock))
+    {
+      PdClock *clock = pd_clock_new ();
+
+      pd_clock_init_from_env (clock, NULL);
+      g_once_init_leave (&default_clock, clock);
+    }
+  return default_clock;
+}
+
+gboolean
+pd_clock_init_from_env (PdClock  *clock,
+                        GError  **error)
+{
+  const char *now = g_getenv ("PHARMDESK_NOW");
+
+  if (now == NULL || *now == '\0')
+    return TRUE;
+  if (!pd_clock_set_now_from_iso (clock, now, error))
+    {
+      g_prefix_error (error, "PHARMDESK_NOW: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gint64
+pd_clock_now_us (PdClock *clock)
+{
+  gint64 now;
+
+  g_mutex_lock (&clock->lock);
+  if (!clock->set)
+    now = g_get_real_time ();
+  else
+    now = clock->anchor_us
+          + (gint64) ((double) (g_get_monotonic_time () - clock->anchor_real_us) * clock->scale);
+  g_mutex_unlock (&clock->lock);
+  return now;
+}
+
+gint64
+pd_clock_now_s (PdClock *clock)
+{
+  return pd_clock_now_us (clock) / G_USEC_PER_SEC;
+}
+
+void
+pd_clock_set_now_us (PdClock *clock,
+                     gint64   now_us)
+{
+  g_mutex_lock (&clock->lock);
+  clock->set = TRUE;
+  clock->anchor_us = now_us;
+  clock->anchor_real_us = g_get_monotonic_time ();
+  g_mutex_unlock (&clock->lock);
+}
+
+gboolean
+pd_clock_set_now_from_iso (PdClock     *clock,
+                           const char  *iso,
+                           GError     **error)
+{
+  gint64 us;
+
+  if (!pd_time_parse_iso (iso, &us, error))
+    return FALSE;
+  pd_clock_set_now_us (clock, us);
+  return TRUE;
+}
+
+/* Re-anchors first so that the time already elapsed keeps the old speed. */
+void
+pd_clock_set_scale (PdClock *clock,
+                    double   scale)
+{
+  gint64 now = pd_clock_now_us (clock);
+
+  g_return_if_fail (scale >= 0.0);
+  g_mutex_lock (&clock->lock);
+  clock->set = TRUE;
+  clock->anchor_us = now;
+  clock->anchor_real_us = g_get_monotonic_time ();
+  clock->scale = scale;
+  g_mutex_unlock (&clock->lock);
+}
+
+double
+pd_clock_get_scale (PdClock *clock)
+{
+  double scale;
+
+  g_mutex_lock (&clock->lock);
+  scale = clock->scale;
+  g_mutex_unlock (&clock->lock);
+  return scale;
+}
+
+gboolean
+pd_clock_is_set (PdClock *clock)
+{
+  gboolean set;
+
+  g_mutex_lock (&clock->lock);
+  set = clock->set;
+  g_mutex_unlock (&clock->lock);
+  return set;
+}
+
+GTimeZone *
+pd_china_time_zone (void)
+{
+  static GTimeZone *tz;
+
+  if (g_once_init_enter (&tz))
+    g_once_init_leave (&tz, g_time_zone_new_offset (8 * 3600));
+  return tz;
+}
+
+/* ISO 8601 with an explicit offset or Z; a time without one is refused,
+ * because guessing a zone is how prescriptions expire a day early. */
+gboolean
+pd_time_parse_iso (const char  *iso,
+                   gint64      *out_us,
+                   GError     **error)
+{
+  g_autoptr(GDateTime) dt = NULL;
+  size_t len;
+  gboolean has_offset = FALSE;
+
+  if (iso == NULL || *iso == '\0')
+    {
+      g_set_error (error, PD_CLOCK_ERROR, PD_CLOCK_ERROR_INVALID,
+                   _("Empty time: give an ISO 8601 time with an offset, such as 2026-11-20T10:00:00+08:00"));
+      return FALSE;
+    }
+  len = strlen (iso);
+  if (iso[len - 1] == 'Z' || iso[len - 1] == 'z')
+    has_offset = TRUE;
+  else if (len > 6 && (iso[len - 6] == '+' || iso[len - 6] == '-') && iso[len - 3] == ':')
+    has_offset = TRUE;
+  else if (len > 5 && (iso[len - 5] == '+' || iso[len - 5] == '-')
+           && g_ascii_isdigit (iso[len - 4]) && strchr (iso, 'T') != NULL
+           && strchr (iso, 'T') < iso + len - 5)
+    has_offset = TRUE;
+
+  if (!has_offset || strchr (iso, 'T') == NULL)
+    {
+      g_set_error (error, PD_CLOCK_ERROR, PD_CLOCK_ERROR_INVALID,
+                   _("“%s” is not a time with an offset, such as 2026-11-20T10:00:00+08:00"), iso);
+      return FALSE;
+    }
+  dt = g_date_time_new_from_iso8601 (iso, NULL);
+  if (dt == NULL)
+    {
+      g_set_error (error, PD_CLOCK_ERROR, PD_CLOCK_ERROR_INVALID,
+                   _("“%s” is not a valid ISO 8601 time"), iso);
+      return FALSE;
+    }
+  *out_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
+/* YYYY-MM-DDTHH:MM:SS+08:00, the form every signed or exchanged time takes. */
+char *
+pd_time_format_iso (gint64 us)
+{
+  return pd_time_format_china (us, "%Y-%m-%dT%H:%M:%S+08:00");
+}
+
+char *
+pd_time_format_china (gint64      us,
+                      const char *format)
+{
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) local = NULL;
+
+  if (utc == NULL)
+    return g_strdup ("");
+  local = g_date_time_to_timezone (utc, pd_china_time_zone ());
+  return g_date_time_format (local, format);
+}
