@@ -43,6 +43,7 @@ double         pd_link_monitor_get_progress   (PdLinkMonitor  *self,
 const char    *pd_link_monitor_get_message    (PdLinkMonitor  *self,
                                                PdLink          link);
 void           pd_link_monitor_check_now      (PdLinkMonitor  *self);
+void           pd_link_monitor_stop           (PdLinkMonitor  *self);
 void           pd_link_monitor_set_interval   (PdLinkMonitor  *self,
                                                guint           seconds);
 void           pd_link_monitor_report_sync    (PdLinkMonitor  *self,
