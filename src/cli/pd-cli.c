@@ -68,7 +68,7 @@ pd_cli_parse (PdCli        *cli,
       g_prefix_error (error, "--now: ");
       return FALSE;
     }
-  if (cli->config_path == NULL && g_getenv ("PHARMDESK_CONFIG") != NULL)
+  if (cli->config_path == NULL && g_strcmp0 (g_getenv ("PHARMDESK_CONFIG"), "") > 0)
     cli->config_path = g_strdup (g_getenv ("PHARMDESK_CONFIG"));
   if (cli->config_path != NULL)
     {
