@@ -36,13 +36,15 @@ pd_money_parse_yuan (const char *text,
     }
   for (; g_ascii_isdigit (*p); p++)
     {
-      if (value > (G_MAXINT64 - 9) / 10)
+      if (value > (G_MAXINT64 - (*p - '0')) / 10)
         goto overflow;
       value = value * 10 + (*p - '0');
       any_digit = TRUE;
     }
   if (*p == '.')
     {
+      if (!any_digit)
+        goto invalid;
       p++;
       if (!g_ascii_isdigit (*p))
         goto invalid;
@@ -54,7 +56,7 @@ pd_money_parse_yuan (const char *text,
                            _("“%s” has more than %u decimals"), text, max_decimals);
               return FALSE;
             }
-          if (value > (G_MAXINT64 - 9) / 10)
+          if (value > (G_MAXINT64 - (*p - '0')) / 10)
             goto overflow;
           value = value * 10 + (*p - '0');
           any_digit = TRUE;
