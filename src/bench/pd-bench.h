@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* One hot path and its floor: each function does its work once and
+ * returns a throughput (higher is better) in `unit`. */
+typedef double (*PdBenchFunc) (int iteration);
+
+typedef struct {
+  const char  *name;
+  const char  *unit;
+  const char  *what;
+  PdBenchFunc  run;
+  const char  *floor_what;
+  PdBenchFunc  floor;
+} PdBench;
+
+void pd_bench_run_table (const PdBench *benches,
+                         guint          n,
+                         const char    *filter,
+                         int            repeat,
+                         JsonBuilder   *out);
+
+G_END_DECLS
