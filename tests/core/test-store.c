@@ -149,6 +149,10 @@ static const char *fixtures[] = {
   "  VALUES ('p-1', 'urn:rx', 'RX-1', '2026-11-20T08:00:00+08:00');"
   "INSERT INTO stock_batch (uuid, drug_code, lot, manufactured_on, expires_on, boxes_on_hand, unit_price_e4, received_at)"
   "  VALUES ('b-1', 'YP0001', 'L001', '2026-01-01', '2028-01-01', 10, 4500, '2026-11-01T10:00:00+08:00');",
+  /* version 3 */
+  "INSERT INTO signing_key (uuid, owner, public_key, private_sealed, valid_from, created_at)"
+  "  VALUES ('k-1', 'pharmacy', zeroblob (32), x'01', '2026-11-20T09:00:00+08:00', '2026-11-20T09:00:00+08:00');"
+  "UPDATE account SET locked_until = '2026-11-20T09:15:00+08:00' WHERE username = 'wang';",
 };
 
 static void
@@ -181,6 +185,8 @@ test_upgrade_from_every_version (Fixture       *f,
       g_assert_cmpint (store_int (store, "SELECT last_seq FROM audit_head"), ==, 1);
       if (from >= 2)
         g_assert_cmpint (store_int (store, "SELECT boxes_on_hand FROM stock_batch"), ==, 10);
+      if (from >= 3)
+        g_assert_cmpint (store_int (store, "SELECT count(*) FROM signing_key"), ==, 1);
       /* The newer tables work on the upgraded file. */
       for (guint v = from + 1; v <= schema->n_migrations; v++)
         g_assert_true (pd_store_exec (store, fixtures[v], NULL));

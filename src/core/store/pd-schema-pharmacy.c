@@ -403,6 +403,36 @@ static const PdMigration pharmacy_migrations[] = {
     "  resolved_at TEXT"
     ");"
   },
+  {
+    "trust: recovery key, signing keys, policy",
+    /* The data key wrapped by the recovery key printed at the first start. */
+    "CREATE TABLE recovery_key ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  verifier TEXT NOT NULL,"
+    "  wrapped_data_key BLOB NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ");"
+    /* The key registry: pharmacists' Ed25519 keys (private half sealed under
+     * the key derived from the pharmacist's password) and the pharmacy's
+     * key that signs audit heads (sealed under the data key). */
+    "CREATE TABLE signing_key ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  owner TEXT NOT NULL CHECK (owner IN ('pharmacist', 'pharmacy')),"
+    "  account_id INTEGER REFERENCES account (id),"
+    "  public_key BLOB NOT NULL CHECK (length (public_key) = 32),"
+    "  private_sealed BLOB NOT NULL,"
+    "  valid_from TEXT NOT NULL,"
+    "  valid_to TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  CHECK ((owner = 'pharmacist') = (account_id IS NOT NULL))"
+    ");"
+    "CREATE INDEX signing_key_account ON signing_key (account_id);"
+    "ALTER TABLE account ADD COLUMN locked_until TEXT;"
+    "ALTER TABLE audit_head ADD COLUMN signed_seq INTEGER;"
+    "ALTER TABLE audit_head ADD COLUMN signing_key_id INTEGER REFERENCES signing_key (id);"
+  },
 };
 
 const PdSchema *
