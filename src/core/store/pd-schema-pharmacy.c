@@ -429,6 +429,19 @@ static const PdMigration pharmacy_migrations[] = {
     "  CHECK ((owner = 'pharmacist') = (account_id IS NOT NULL))"
     ");"
     "CREATE INDEX signing_key_account ON signing_key (account_id);"
+    /* What happens before anyone has signed in (a wrong password) cannot be
+     * chained without the data key; it waits here and is chained, with its
+     * own time, by the next successful sign-in. */
+    "CREATE TABLE audit_pending ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL,"
+    "  actor_id INTEGER REFERENCES account (id),"
+    "  action TEXT NOT NULL,"
+    "  object_type TEXT,"
+    "  object_uuid TEXT,"
+    "  outcome TEXT NOT NULL,"
+    "  detail TEXT"
+    ");"
     "ALTER TABLE account ADD COLUMN locked_until TEXT;"
     "ALTER TABLE audit_head ADD COLUMN signed_seq INTEGER;"
     "ALTER TABLE audit_head ADD COLUMN signing_key_id INTEGER REFERENCES signing_key (id);"

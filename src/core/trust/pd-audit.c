@@ -74,7 +74,8 @@ pd_audit_append (PdStore            *store,
   gsize prev_len = 0;
   gint64 seq;
   guint8 mac[PD_KEY_SIZE];
-  g_autofree char *at = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  const char *at = entry->at != NULL ? entry->at : now;
   const char *outcome = entry->outcome != NULL ? entry->outcome : "ok";
 
   g_return_val_if_fail (!sqlite3_get_autocommit (pd_store_get_db (store)), FALSE);

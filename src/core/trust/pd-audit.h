@@ -18,6 +18,7 @@ typedef struct {
   const char *object_uuid;
   const char *outcome;        /* "ok", "refused", "failed"; NULL is "ok" */
   const char *detail;         /* short, no personal data */
+  const char *at;             /* NULL: now, by PdClock */
 } PdAuditEntry;
 
 typedef struct {
