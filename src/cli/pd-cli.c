@@ -5,9 +5,11 @@
 
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pd-cli.h"
+#include "pd-session.h"
 
 char *
 pd_cli_default_db_path (void)
@@ -25,14 +27,15 @@ pd_cli_db_path (PdCli *cli)
 
 /* Parses the subcommand's own options together with the global ones,
  * then applies --now and --config. */
-gboolean
-pd_cli_parse (PdCli        *cli,
-              int          *argc,
-              char       ***argv,
-              const char   *parameter_string,
-              const char   *summary,
-              GOptionEntry *entries,
-              GError      **error)
+static gboolean
+parse_options (PdCli        *cli,
+               int          *argc,
+               char       ***argv,
+               const char   *parameter_string,
+               const char   *summary,
+               GOptionEntry *entries,
+               gboolean      ignore_unknown,
+               GError      **error)
 {
   GOptionEntry global[] = {
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &cli->db_path, N_("The pharmacy’s database"), N_("FILE") },
@@ -40,6 +43,7 @@ pd_cli_parse (PdCli        *cli,
     { "user", 0, 0, G_OPTION_ARG_STRING, &cli->user, N_("Sign in as this account"), N_("NAME") },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &cli->password_file, N_("Read the password from this file"), N_("FILE") },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &cli->password_stdin, N_("Read the password from standard input"), NULL },
+    { "new-password-file", 0, 0, G_OPTION_ARG_FILENAME, &cli->new_password_file, N_("Read a new password from this file"), N_("FILE") },
     { "now", 0, 0, G_OPTION_ARG_STRING, &cli->now, N_("The clock’s time, ISO 8601 with an offset"), N_("TIME") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, N_("Print JSON (the default when not on a terminal)"), NULL },
     { "table", 0, 0, G_OPTION_ARG_NONE, &cli->table, N_("Print a readable table"), NULL },
@@ -56,6 +60,7 @@ pd_cli_parse (PdCli        *cli,
   if (summary != NULL)
     g_option_context_set_summary (context, summary);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_ignore_unknown_options (context, ignore_unknown);
 
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
@@ -77,6 +82,87 @@ pd_cli_parse (PdCli        *cli,
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+pd_cli_parse (PdCli        *cli,
+              int          *argc,
+              char       ***argv,
+              const char   *parameter_string,
+              const char   *summary,
+              GOptionEntry *entries,
+              GError      **error)
+{
+  return parse_options (cli, argc, argv, parameter_string, summary, entries, FALSE, error);
+}
+
+/* For subcommands with verbs of their own options: takes the global ones
+ * and leaves the rest in argv. */
+gboolean
+pd_cli_parse_global_only (PdCli       *cli,
+                          int          *argc,
+                          char       ***argv,
+                          GError      **error)
+{
+  return parse_options (cli, argc, argv, NULL, NULL, NULL, TRUE, error);
+}
+
+/* The first line of a file, without its line end. */
+char *
+pd_cli_read_secret_file (const char *path,
+                         GError    **error)
+{
+  g_autofree char *data = NULL;
+  char *nl;
+
+  if (!g_file_get_contents (path, &data, NULL, error))
+    return NULL;
+  nl = strpbrk (data, "\r\n");
+  if (nl != NULL)
+    *nl = '\0';
+  return g_steal_pointer (&data);
+}
+
+char *
+pd_cli_read_password (PdCli   *cli,
+                      GError **error)
+{
+  if (cli->password_file != NULL)
+    return pd_cli_read_secret_file (cli->password_file, error);
+  if (cli->password_stdin)
+    {
+      char buf[1024];
+
+      if (fgets (buf, sizeof buf, stdin) == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", _("No password on standard input"));
+          return NULL;
+        }
+      buf[strcspn (buf, "\r\n")] = '\0';
+      return g_strdup (buf);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
+               _("Give the password with --password-file FILE or --password-stdin (never on the command line)"));
+  return NULL;
+}
+
+PdSession *
+pd_cli_sign_in (PdCli    *cli,
+                PdStore  *store,
+                GError  **error)
+{
+  g_autofree char *password = NULL;
+
+  if (cli->user == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
+                   _("This command acts for an account: give --user NAME with --password-file FILE or --password-stdin"));
+      return NULL;
+    }
+  password = pd_cli_read_password (cli, error);
+  if (password == NULL)
+    return NULL;
+  return pd_session_sign_in (store, cli->user, password, error);
 }
 
 gboolean
@@ -150,6 +236,7 @@ pd_cli_clear (PdCli *cli)
   g_clear_pointer (&cli->config_path, g_free);
   g_clear_pointer (&cli->user, g_free);
   g_clear_pointer (&cli->password_file, g_free);
+  g_clear_pointer (&cli->new_password_file, g_free);
   g_clear_pointer (&cli->now, g_free);
   g_clear_pointer (&cli->config, pd_config_free);
 }

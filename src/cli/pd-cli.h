@@ -23,6 +23,7 @@ typedef struct {
   char     *user;
   char     *password_file;
   gboolean  password_stdin;
+  char     *new_password_file;
   char     *now;
   gboolean  json;
   gboolean  table;
@@ -37,6 +38,19 @@ gboolean  pd_cli_parse            (PdCli        *cli,
                                    const char   *parameter_string,
                                    const char   *summary,
                                    GOptionEntry *entries,
+                                   GError      **error);
+gboolean  pd_cli_parse_global_only (PdCli       *cli,
+                                   int          *argc,
+                                   char       ***argv,
+                                   GError      **error);
+char     *pd_cli_read_secret_file (const char   *path,
+                                   GError      **error);
+char     *pd_cli_read_password    (PdCli        *cli,
+                                   GError      **error);
+struct _PdSession;
+struct _PdStore;
+struct _PdSession *pd_cli_sign_in (PdCli        *cli,
+                                   struct _PdStore *store,
                                    GError      **error);
 char     *pd_cli_default_db_path  (void);
 const char *pd_cli_db_path        (PdCli        *cli);
@@ -53,5 +67,8 @@ void      pd_cli_clear            (PdCli        *cli);
 int pd_cli_db     (PdCli *cli, int argc, char **argv);
 int pd_cli_review (PdCli *cli, int argc, char **argv);
 int pd_cli_kb     (PdCli *cli, int argc, char **argv);
+int pd_cli_init    (PdCli *cli, int argc, char **argv);
+int pd_cli_account (PdCli *cli, int argc, char **argv);
+int pd_cli_audit   (PdCli *cli, int argc, char **argv);
 
 G_END_DECLS

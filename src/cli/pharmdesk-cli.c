@@ -20,6 +20,9 @@ static const Command commands[] = {
   { "db", pd_cli_db, N_("Check the database (db check)") },
   { "review", pd_cli_review, N_("Review prescriptions in a FHIR Bundle") },
   { "kb", pd_cli_kb, N_("Check or import a knowledge base") },
+  { "init", pd_cli_init, N_("Create a database and its first administrator") },
+  { "account", pd_cli_account, N_("Add, list, lock and unlock accounts; change a password") },
+  { "audit", pd_cli_audit, N_("Verify the audit trail") },
 };
 
 static int

@@ -325,6 +325,12 @@ pd_accounts_init (PdStore             *store,
   gboolean ok;
 
   spec.roles |= PD_ROLE_ADMIN;
+  if (pd_accounts_exist (store))
+    {
+      g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_EXISTS, "%s",
+                   _("This database already has accounts: sign in as an administrator to add more"));
+      return FALSE;
+    }
   if (!check_spec (&spec, error) || !pd_accounts_check_password (password, error))
     return FALSE;
   pd_crypto_random (data_key, sizeof data_key);

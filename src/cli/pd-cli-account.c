@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-cli-account"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "pd-accounts.h"
+#include "pd-cli.h"
+
+/* `init`, `account add|list|lock|unlock|passwd` (cli.md, trust issue). */
+
+static PdStore *
+open_store (PdCli *cli,
+            int   *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_path_get_dirname (pd_cli_db_path (cli));
+  PdStore *store;
+
+  g_mkdir_with_parents (dir, 0700);
+  store = pd_store_open (pd_cli_db_path (cli), &error);
+  if (store == NULL)
+    *status = pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  return store;
+}
+
+static void
+print_account_json (JsonBuilder     *b,
+                    const PdAccount *a)
+{
+  g_autofree char *roles = pd_roles_to_string (a->roles);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "username");
+  json_builder_add_string_value (b, a->username);
+  json_builder_set_member_name (b, "display_name");
+  json_builder_add_string_value (b, a->display_name);
+  json_builder_set_member_name (b, "roles");
+  json_builder_add_string_value (b, roles);
+  json_builder_set_member_name (b, "pharmacist_licence");
+  json_builder_add_string_value (b, a->pharmacist_licence);
+  json_builder_set_member_name (b, "practitioner_ref");
+  json_builder_add_string_value (b, a->practitioner_ref);
+  json_builder_set_member_name (b, "insurance_operator");
+  json_builder_add_string_value (b, a->insurance_operator);
+  json_builder_set_member_name (b, "locked");
+  json_builder_add_boolean_value (b, a->locked);
+  json_builder_set_member_name (b, "locked_until");
+  json_builder_add_string_value (b, a->locked_until);
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, a->created_at);
+  json_builder_end_object (b);
+}
+
+int
+pd_cli_init (PdCli  *cli,
+             int     argc,
+             char  **argv)
+{
+  g_autofree char *admin = NULL;
+  g_autofree char *display = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *recovery = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdStore) store = NULL;
+  GOptionEntry entries[] = {
+    { "admin", 0, 0, G_OPTION_ARG_STRING, &admin, N_("User name of the first administrator"), N_("NAME") },
+    { "display-name", 0, 0, G_OPTION_ARG_STRING, &display, N_("The administrator’s full name"), N_("TEXT") },
+    { NULL }
+  };
+  PdAccountSpec spec = { 0 };
+  int status = PD_EXIT_OK;
+
+  if (!pd_cli_parse (cli, &argc, &argv, NULL, _("Create a database and its first administrator."), entries, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  if (admin == NULL || cli->db_path == NULL)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli init --db FILE --admin NAME --password-file FILE|--password-stdin"));
+  password = pd_cli_read_password (cli, &error);
+  if (password == NULL)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  store = open_store (cli, &status);
+  if (store == NULL)
+    return status;
+  spec.username = admin;
+  spec.display_name = display;
+  spec.roles = PD_ROLE_ADMIN;
+  if (!pd_accounts_init (store, &spec, password, &recovery, &error))
+    return pd_cli_fail (g_error_matches (error, PD_TRUST_ERROR, PD_TRUST_ERROR_EXISTS) ? PD_EXIT_NO : PD_EXIT_USAGE,
+                        "%s", error->message);
+  if (pd_cli_want_json (cli))
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "database");
+      json_builder_add_string_value (b, pd_cli_db_path (cli));
+      json_builder_set_member_name (b, "admin");
+      json_builder_add_string_value (b, admin);
+      json_builder_set_member_name (b, "recovery_key");
+      json_builder_add_string_value (b, recovery);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      pd_cli_print_json (root);
+    }
+  else
+    pd_cli_print (_("Created %s with the administrator “%s”.\n\nRecovery key — print it and keep it locked away; it opens the database when every administrator has forgotten their password:\n\n    %s\n"),
+                  pd_cli_db_path (cli), admin, recovery);
+  pd_store_close (store);
+  return PD_EXIT_OK;
+}
+
+static int
+account_add (PdCli     *cli,
+             PdSession *session,
+             int        argc,
+             char     **argv)
+{
+  g_autofree char *roles_text = NULL, *display = NULL, *licence = NULL, *practitioner = NULL, *operator = NULL;
+  g_autofree char *password = NULL;
+  g_autoptr(GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "roles", 0, 0, G_OPTION_ARG_STRING, &roles_text, N_("Comma-separated: pharmacist, checker, delivery, clerk, admin"), N_("ROLES") },
+    { "display-name", 0, 0, G_OPTION_ARG_STRING, &display, N_("Full name"), N_("TEXT") },
+    { "licence", 0, 0, G_OPTION_ARG_STRING, &licence, N_("Pharmacist’s practising-certificate number"), N_("NUMBER") },
+    { "practitioner", 0, 0, G_OPTION_ARG_STRING, &practitioner, N_("Pharmacist’s Practitioner reference at the hospital"), N_("REF") },
+    { "operator", 0, 0, G_OPTION_ARG_STRING, &operator, N_("Clerk’s operator number at the insurance centre"), N_("NUMBER") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("NAME"));
+  PdAccountSpec spec = { 0 };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  if (argc != 2 || roles_text == NULL || cli->new_password_file == NULL)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s",
+                        _("usage: pharmdesk-cli account add NAME --roles ROLES --new-password-file FILE [--display-name TEXT] [--licence N] [--practitioner REF] [--operator N]"));
+  if (!pd_roles_parse (roles_text, &spec.roles, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  password = pd_cli_read_secret_file (cli->new_password_file, &error);
+  if (password == NULL)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  spec.username = argv[1];
+  spec.display_name = display;
+  spec.pharmacist_licence = licence;
+  spec.practitioner_ref = practitioner;
+  spec.insurance_operator = operator;
+  if (!pd_accounts_add (session, &spec, password, &error))
+    return pd_cli_fail (g_error_matches (error, PD_TRUST_ERROR, PD_TRUST_ERROR_FORBIDDEN) ? PD_EXIT_NO : PD_EXIT_USAGE,
+                        "%s", error->message);
+  pd_cli_print ("%s\n", _("Account added."));
+  return PD_EXIT_OK;
+}
+
+static int
+account_list (PdCli     *cli,
+              PdSession *session)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = pd_accounts_list (session, &error);
+
+  if (list == NULL)
+    return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
+  if (pd_cli_want_json (cli))
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < list->len; i++)
+        print_account_json (b, list->pdata[i]);
+      json_builder_end_array (b);
+      root = json_builder_get_root (b);
+      pd_cli_print_json (root);
+    }
+  else
+    for (guint i = 0; i < list->len; i++)
+      {
+        const PdAccount *a = list->pdata[i];
+        g_autofree char *roles = pd_roles_to_string (a->roles);
+
+        pd_cli_print ("%-16s %-24s %-28s %s\n", a->username, a->display_name, roles,
+                      a->locked ? _("locked") : "");
+      }
+  return PD_EXIT_OK;
+}
+
+int
+pd_cli_account (PdCli  *cli,
+                int     argc,
+                char  **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdStore) store = NULL;
+  g_autoptr(PdSession) session = NULL;
+  int status = PD_EXIT_OK;
+  const char *verb;
+
+  if (argc < 2)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli account add|list|lock|unlock|passwd …"));
+  verb = argv[1];
+
+  /* The verb's own options follow it; the global ones come first or after. */
+  if (!pd_cli_parse_global_only (cli, &argc, &argv, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  argc--;
+  argv++;   /* argv[0] is now the verb */
+  store = open_store (cli, &status);
+  if (store == NULL)
+    return status;
+
+  if (g_str_equal (verb, "passwd"))
+    {
+      g_autofree char *old_password = NULL;
+      g_autofree char *new_password = NULL;
+
+      if (cli->user == NULL || cli->new_password_file == NULL)
+        return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli account passwd --user NAME --password-file OLD --new-password-file NEW"));
+      old_password = pd_cli_read_password (cli, &error);
+      if (old_password == NULL)
+        return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+      new_password = pd_cli_read_secret_file (cli->new_password_file, &error);
+      if (new_password == NULL)
+        return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+      if (!pd_accounts_change_password (store, cli->user, old_password, new_password, &error))
+        return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
+      pd_cli_print ("%s\n", _("Password changed."));
+      return PD_EXIT_OK;
+    }
+
+  session = pd_cli_sign_in (cli, store, &error);
+  if (session == NULL)
+    return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
+
+  if (g_str_equal (verb, "add"))
+    return account_add (cli, session, argc, argv);
+  if (g_str_equal (verb, "list"))
+    return account_list (cli, session);
+  if (g_str_equal (verb, "lock") || g_str_equal (verb, "unlock"))
+    {
+      if (argc != 2)
+        return pd_cli_fail (PD_EXIT_USAGE, _("usage: pharmdesk-cli account %s NAME"), verb);
+      if (!pd_accounts_set_locked (session, argv[1], g_str_equal (verb, "lock"), &error))
+        return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
+      pd_cli_print ("%s\n", g_str_equal (verb, "lock") ? _("Account locked.") : _("Account unlocked."));
+      return PD_EXIT_OK;
+    }
+  return pd_cli_fail (PD_EXIT_USAGE, _("account: unknown verb “%s” (add, list, lock, unlock, passwd)"), verb);
+}
