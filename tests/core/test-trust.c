@@ -8,6 +8,7 @@
 
 #include "pd-accounts.h"
 #include "pd-clock.h"
+#include "pd-registry.h"
 #include "pd-signing.h"
 
 typedef struct {
@@ -337,6 +338,67 @@ test_bad_accounts_refused (Fixture       *f,
   }
 }
 
+static void
+test_signed_head (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(PdSession) admin = pd_session_sign_in (f->store, "admin", "admin-password", NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean is_signed = FALSE;
+  PdAuditReport report;
+
+  g_assert_true (pd_registry_verify_audit_head (f->store, &is_signed, &error));
+  g_assert_false (is_signed);
+  g_assert_true (pd_registry_sign_audit_head (admin, &error));
+  g_assert_no_error (error);
+  g_assert_true (pd_registry_verify_audit_head (f->store, &is_signed, &error));
+  g_assert_no_error (error);
+  g_assert_true (is_signed);
+
+  /* More events after signing keep the signature valid. */
+  g_assert_true (pd_session_audit (admin, "prescription.open", "prescription", "rx-9", "ok", NULL, NULL));
+  g_assert_true (pd_registry_verify_audit_head (f->store, &is_signed, NULL));
+  g_assert_true (pd_audit_verify (f->store, pd_session_get_audit_key (admin), &report, NULL));
+  g_assert_true (report.ok);
+  pd_audit_report_clear (&report);
+
+  /* A forged head time breaks it. */
+  g_assert_true (pd_store_exec (f->store, "UPDATE audit_head SET signed_at = '2026-11-20T09:00:01+08:00'", NULL));
+  g_assert_false (pd_registry_verify_audit_head (f->store, &is_signed, &error));
+  g_assert_nonnull (strstr (error->message, "signed head"));
+}
+
+static void
+test_review_signature_against_registry (Fixture       *f,
+                                        gconstpointer  data)
+{
+  g_autoptr(PdSession) wang = pd_session_sign_in (f->store, "wang", "password-1234", NULL);
+  g_autoptr(GError) error = NULL;
+  const char *record = "{\"decision\":\"approve\",\"pharmacist\":{\"id\":\"ph-1\",\"licence\":\"YS-110105-0001\"},\"time\":\"2026-11-20T09:30:00+08:00\"}";
+  g_autofree char *jws = NULL;
+  guint8 priv[32];
+  gint64 who = 0;
+
+  g_assert_true (pd_accounts_pharmacist_key (wang, priv, NULL, &error));
+  jws = pd_jws_sign_detached (priv, record, strlen (record), &error);
+  g_assert_no_error (error);
+  g_assert_true (pd_registry_verify_signature (f->store, jws, record, strlen (record), "2026-11-20T09:30:00+08:00", &who, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (who, ==, pd_session_get_account (wang)->id);
+
+  for (gsize i = 0; i < strlen (record); i++)
+    {
+      g_autofree char *copy = g_strdup (record);
+
+      copy[i] ^= 0x20;
+      g_assert_false (pd_registry_verify_signature (f->store, jws, copy, strlen (copy), "2026-11-20T09:30:00+08:00", NULL, &error));
+      g_clear_error (&error);
+    }
+  /* Before the key existed, the same signature proves nothing. */
+  g_assert_false (pd_registry_verify_signature (f->store, jws, record, strlen (record), "2026-11-19T09:30:00+08:00", NULL, &error));
+  g_assert_nonnull (strstr (error->message, "registered"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -351,6 +413,8 @@ main (int    argc,
   ADD ("/trust/recovery-key", test_recovery_key);
   ADD ("/trust/wrong-password-decrypts-nothing", test_wrong_password_decrypts_nothing);
   ADD ("/trust/bad-accounts-refused", test_bad_accounts_refused);
+  ADD ("/trust/signed-head", test_signed_head);
+  ADD ("/trust/review-signature-against-registry", test_review_signature_against_registry);
 #undef ADD
   return g_test_run ();
 }
