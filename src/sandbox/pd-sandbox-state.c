@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-sandbox-state"
+
+#include "config.h"
+
+#include <gcrypt.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "pd-sandbox.h"
+
+/* The sandbox's own database: one table of people shared by the hospital
+ * and the insurance centre, then each service's tables. */
+static const PdMigration sandbox_migrations[] = {
+  {
+    "people, credentials, tokens, hospital resources, insurance messages, courier orders",
+    "CREATE TABLE credential ("
+    "  kind TEXT PRIMARY KEY CHECK (kind IN ('hospital', 'insurance', 'courier')),"
+    "  id TEXT NOT NULL,"
+    "  secret TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE person ("
+    "  id INTEGER PRIMARY KEY,"
+    "  patient_id TEXT NOT NULL UNIQUE,"           /* FHIR Patient id at the hospital */
+    "  psn_no TEXT NOT NULL UNIQUE,"               /* personal number at the insurance centre */
+    "  certno TEXT NOT NULL UNIQUE,"               /* resident ID number, both sides */
+    "  name TEXT NOT NULL,"
+    "  gender TEXT NOT NULL CHECK (gender IN ('male', 'female')),"
+    "  birth_date TEXT NOT NULL,"
+    "  phone TEXT NOT NULL,"
+    "  insutype TEXT NOT NULL CHECK (insutype IN ('310', '390')),"
+    "  insuplc_admdvs TEXT NOT NULL,"
+    "  emp_name TEXT,"
+    "  balance_fen INTEGER NOT NULL DEFAULT 0 CHECK (balance_fen >= 0),"
+    "  pregnant INTEGER NOT NULL DEFAULT 0,"
+    "  lactating INTEGER NOT NULL DEFAULT 0,"
+    "  weight_g INTEGER"
+    ");"
+    "CREATE TABLE oauth_token ("
+    "  token TEXT PRIMARY KEY,"
+    "  client_id TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL"               /* Unix seconds by the sandbox clock */
+    ") WITHOUT ROWID;"
+    "CREATE TABLE fhir_resource ("
+    "  resource_type TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  version_id INTEGER NOT NULL,"
+    "  last_updated_ms INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  PRIMARY KEY (resource_type, id)"
+    ");"
+    "CREATE INDEX fhir_resource_updated ON fhir_resource (resource_type, last_updated_ms, id);"
+    "CREATE TABLE fhir_clock (id INTEGER PRIMARY KEY CHECK (id = 1), last_ms INTEGER NOT NULL);"
+    "INSERT INTO fhir_clock VALUES (1, 0);"
+    "CREATE TABLE tif_nonce ("
+    "  nonce TEXT PRIMARY KEY,"
+    "  seen_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE nhsa_message ("
+    "  msgid TEXT PRIMARY KEY,"
+    "  infno TEXT NOT NULL,"
+    "  received_at TEXT NOT NULL,"
+    "  response TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE nhsa_serial (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);"
+    "INSERT INTO nhsa_serial VALUES (1, 0);"
+    "CREATE TABLE nhsa_sign_in ("
+    "  sign_no TEXT PRIMARY KEY,"
+    "  opter_no TEXT NOT NULL,"
+    "  sign_time TEXT NOT NULL,"
+    "  signed_out_at TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE courier_order ("
+    "  origin_id TEXT PRIMARY KEY,"
+    "  order_no TEXT NOT NULL UNIQUE,"
+    "  status_code INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+  },
+};
+
+const PdSchema *
+pd_sandbox_schema (void)
+{
+  static const PdSchema schema = {
+    "sandbox",
+    0x50485342,  /* "PHSB" */
+    sandbox_migrations,
+    G_N_ELEMENTS (sandbox_migrations),
+  };
+
+  return &schema;
+}
+
+char *
+pd_sandbox_random_hex (guint bytes)
+{
+  g_autofree guint8 *buf = g_malloc (bytes);
+  GString *s = g_string_new (NULL);
+
+  gcry_randomize (buf, bytes, GCRY_STRONG_RANDOM);
+  for (guint i = 0; i < bytes; i++)
+    g_string_append_printf (s, "%02x", buf[i]);
+  return g_string_free (s, FALSE);
+}
+
+char *
+pd_sandbox_now_iso (PdSandbox *sandbox)
+{
+  return pd_time_format_iso (pd_clock_now_us (sandbox->clock));
+}
+
+/* Loads each service's credentials, or makes fresh ones on first start. */
+static gboolean
+load_credential (PdSandbox   *sandbox,
+                 const char  *kind,
+                 const char  *default_id,
+                 char       **id,
+                 char       **secret,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, "SELECT id, secret FROM credential WHERE kind = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      *id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      *secret = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      sqlite3_reset (stmt);
+      return TRUE;
+    }
+  sqlite3_reset (stmt);
+  *id = default_id != NULL ? g_strdup (default_id) : pd_sandbox_random_hex (8);
+  *secret = pd_sandbox_random_hex (24);
+  stmt = pd_store_prepare (sandbox->store, "INSERT INTO credential (kind, id, secret) VALUES (?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, *id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, *secret, -1, SQLITE_STATIC);
+  return pd_store_step_done (sandbox->store, stmt, error);
+}
+
+static gboolean
+count_people (PdSandbox *sandbox,
+              gint64    *n)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, "SELECT count(*) FROM person", NULL);
+
+  if (stmt == NULL || sqlite3_step (stmt) != SQLITE_ROW)
+    return FALSE;
+  *n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+pd_sandbox_state_open (PdSandbox *sandbox,
+                       GError   **error)
+{
+  g_autofree char *path = g_build_filename (sandbox->state_dir, "sandbox.db", NULL);
+  gint64 people = 0;
+
+  if (g_mkdir_with_parents (sandbox->state_dir, 0700) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   _("Cannot create the state folder “%s”"), sandbox->state_dir);
+      return FALSE;
+    }
+  sandbox->store = pd_store_open_schema (path, pd_sandbox_schema (), PD_STORE_LATEST, error);
+  if (sandbox->store == NULL)
+    return FALSE;
+  if (!load_credential (sandbox, "hospital", "pharmacy-1", &sandbox->hospital_client_id, &sandbox->hospital_client_secret, error)
+      || !load_credential (sandbox, "insurance", "pharmacy-1", &sandbox->insurance_paasid, &sandbox->insurance_token, error)
+      || !load_credential (sandbox, "courier", NULL, &sandbox->courier_app_key, &sandbox->courier_app_secret, error))
+    return FALSE;
+  if (!count_people (sandbox, &people))
+    return FALSE;
+  if (people == 0)
+    return pd_sandbox_seed_people (sandbox, 24, error);
+  return TRUE;
+}
+
+/* --- demo people ----------------------------------------------------------- */
+
+static const char *surnames[] = { "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "欧阳", "司马" };
+static const char *given_male[] = { "伟", "强", "磊", "军", "勇", "杰", "涛", "明", "建国", "志强", "浩然", "子轩" };
+static const char *given_female[] = { "芳", "娜", "敏", "静", "丽", "艳", "秀英", "桂兰", "雨萱", "欣怡", "婷", "玉兰" };
+
+/* GB 11643 check digit (ISO 7064 MOD 11-2). */
+static char
+id_check_digit (const char *first17)
+{
+  static const int weights[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+  static const char codes[] = "10X98765432";
+  int sum = 0;
+
+  for (int i = 0; i < 17; i++)
+    sum += (first17[i] - '0') * weights[i];
+  return codes[sum % 11];
+}
+
+typedef struct {
+  guint    count;
+  GRand   *rand;
+  gint64   first;
+  gint64   now_us;
+} SeedJob;
+
+/* Ages spread so that every population rule has someone: small children,
+ * school children, adults (a pregnant and a breastfeeding woman among
+ * them), the elderly. */
+static int
+age_for (guint i,
+         GRand *rand)
+{
+  switch (i % 6)
+    {
+    case 0: return g_rand_int_range (rand, 1, 6);
+    case 1: return g_rand_int_range (rand, 6, 14);
+    case 2: case 3: return g_rand_int_range (rand, 22, 45);
+    case 4: return g_rand_int_range (rand, 45, 65);
+    default: return g_rand_int_range (rand, 65, 90);
+    }
+}
+
+static gboolean
+write_people (PdStore  *store,
+              gpointer  user_data,
+              GError  **error)
+{
+  SeedJob *job = user_data;
+  sqlite3_stmt *stmt = pd_store_prepare (store,
+    "INSERT INTO person (patient_id, psn_no, certno, name, gender, birth_date, phone, insutype,"
+    " insuplc_admdvs, emp_name, balance_fen, pregnant, lactating, weight_g)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (job->now_us / G_USEC_PER_SEC);
+  GDateTime *today = g_date_time_to_timezone (utc, pd_china_time_zone ());
+
+  if (stmt == NULL)
+    {
+      g_date_time_unref (today);
+      return FALSE;
+    }
+  for (guint k = 0; k < job->count; k++)
+    {
+      guint i = (guint) job->first + k;
+      gboolean male = g_rand_boolean (job->rand);
+      int age = age_for (i, job->rand);
+      int year = g_date_time_get_year (today) - age - 1 + (g_rand_int_range (job->rand, 0, 2));
+      int month = g_rand_int_range (job->rand, 1, 13);
+      int day = g_rand_int_range (job->rand, 1, 29);
+      gboolean employee = age >= 22 && age < 65 && g_rand_int_range (job->rand, 0, 3) != 0;
+      char first17[18], certno[19];
+      g_autofree char *name = g_strconcat (surnames[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (surnames))],
+                                           male ? given_male[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (given_male))]
+                                                : given_female[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (given_female))],
+                                           NULL);
+      g_autofree char *patient_id = g_strdup_printf ("pat-%04u", i + 1);
+      g_autofree char *psn_no = g_strdup_printf ("11000000%08u", 10000000 + i * 7919 % 10000000);
+      g_autofree char *birth = g_strdup_printf ("%04d-%02d-%02d", year, month, day);
+      g_autofree char *phone = g_strdup_printf ("13%09u", g_rand_int_range (job->rand, 0, 1000000000));
+      int serial = g_rand_int_range (job->rand, 0, 500) * 2 + (male ? 1 : 0);
+      gboolean pregnant = !male && age >= 22 && age < 40 && i % 6 == 2;
+      gboolean lactating = !male && age >= 22 && age < 40 && i % 6 == 3;
+      int weight_g = age < 14 ? 8000 + age * 3000 + g_rand_int_range (job->rand, 0, 4000)
+                              : 50000 + g_rand_int_range (job->rand, 0, 30000);
+
+      g_snprintf (first17, sizeof first17, "110105%04d%02d%02d%03d", year, month, day, serial % 1000);
+      g_snprintf (certno, sizeof certno, "%s%c", first17, id_check_digit (first17));
+      sqlite3_bind_text (stmt, 1, patient_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, psn_no, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, certno, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 5, male ? "male" : "female", -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, birth, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 7, phone, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 8, employee ? "310" : "390", -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 9, "110105", -1, SQLITE_STATIC);
+      if (employee)
+        sqlite3_bind_text (stmt, 10, "示例科技有限公司", -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 11, employee ? g_rand_int_range (job->rand, 5000, 300000) : 0);
+      sqlite3_bind_int (stmt, 12, pregnant);
+      sqlite3_bind_int (stmt, 13, lactating);
+      sqlite3_bind_int (stmt, 14, weight_g);
+      if (!pd_store_step_done (store, stmt, error))
+        {
+          g_date_time_unref (today);
+          return FALSE;
+        }
+      sqlite3_clear_bindings (stmt);
+    }
+  g_date_time_unref (today);
+  return TRUE;
+}
+
+/* Deterministic from --seed: the same seed gives the same people. */
+gboolean
+pd_sandbox_seed_people (PdSandbox *sandbox,
+                        guint      count,
+                        GError   **error)
+{
+  SeedJob job = { count, NULL, 0, pd_clock_now_us (sandbox->clock) };
+  gboolean ok;
+
+  if (!count_people (sandbox, &job.first))
+    job.first = 0;
+  job.rand = g_rand_new_with_seed ((guint32) (sandbox->seed * 2654435761u + (guint64) job.first));
+  ok = pd_store_write (sandbox->store, write_people, &job, error);
+  g_rand_free (job.rand);
+  return ok;
+}
+
+/* DIR/client.ini in cli.md's form, with this start's URLs. */
+gboolean
+pd_sandbox_write_client_ini (PdSandbox *sandbox,
+                             GError   **error)
+{
+  g_autofree char *path = g_build_filename (sandbox->state_dir, "client.ini", NULL);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *fhir = g_strconcat (sandbox->base_url, "/fhir", NULL);
+  g_autofree char *token = g_strconcat (sandbox->base_url, "/oauth/token", NULL);
+  g_autofree char *nhsa = g_strconcat (sandbox->base_url, "/nhsa/fsi/api/rsfComIfsService/callService", NULL);
+  g_autofree char *courier = g_strconcat (sandbox->base_url, "/courier", NULL);
+  g_autofree char *data = NULL;
+
+  g_key_file_set_string (kf, "pharmacy", "fixmedins_code", "P11010500123");
+  g_key_file_set_string (kf, "pharmacy", "fixmedins_name", "示例大药房");
+  g_key_file_set_string (kf, "pharmacy", "mdtrtarea_admvs", "110105");
+  g_key_file_set_string (kf, "hospital", "url", fhir);
+  g_key_file_set_string (kf, "hospital", "token_url", token);
+  g_key_file_set_string (kf, "hospital", "client_id", sandbox->hospital_client_id);
+  g_key_file_set_string (kf, "hospital", "client_secret", sandbox->hospital_client_secret);
+  g_key_file_set_string (kf, "insurance", "url", nhsa);
+  g_key_file_set_string (kf, "insurance", "paasid", sandbox->insurance_paasid);
+  g_key_file_set_string (kf, "insurance", "token", sandbox->insurance_token);
+  g_key_file_set_string (kf, "insurance", "terminal", "1");
+  g_key_file_set_string (kf, "insurance", "operator", "clerk01");
+  g_key_file_set_string (kf, "insurance", "operator_name", "李会计");
+  g_key_file_set_string (kf, "courier", "url", courier);
+  g_key_file_set_string (kf, "courier", "app_key", sandbox->courier_app_key);
+  g_key_file_set_string (kf, "courier", "app_secret", sandbox->courier_app_secret);
+  g_key_file_set_string (kf, "courier", "source_id", "73753");
+  g_key_file_set_string (kf, "courier", "shop_no", "shop-1");
+  data = g_key_file_to_data (kf, NULL, NULL);
+  /* Secrets: readable by this user only. */
+  if (!g_file_set_contents_full (path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return FALSE;
+  return TRUE;
+}

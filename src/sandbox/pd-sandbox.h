@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "pd-clock.h"
+#include "pd-store.h"
+
+G_BEGIN_DECLS
+
+/* pharmdesk-sandbox: the hospital, the insurance centre and a courier on
+ * loopback, over one state database. It shares the store and the clock
+ * with core and nothing else: each service writes its own side of its
+ * protocol from the spec, so a misreading on one side shows on the other. */
+
+typedef struct _PdSandboxFaults PdSandboxFaults;
+
+typedef struct {
+  PdStore         *store;
+  PdClock         *clock;
+  SoupServer      *server;
+  PdSandboxFaults *faults;
+  char            *state_dir;
+  char            *base_url;         /* http://127.0.0.1:PORT */
+  guint64          seed;
+  gboolean         control;
+  /* credentials, generated once and kept in the state */
+  char            *hospital_client_id;
+  char            *hospital_client_secret;
+  char            *insurance_paasid;
+  char            *insurance_token;
+  char            *courier_app_key;
+  char            *courier_app_secret;
+} PdSandbox;
+
+/* A service's handler; the faults wrap it (pd-sandbox-faults.c). */
+typedef void (*PdSandboxHandler) (PdSandbox         *sandbox,
+                                  SoupServerMessage *msg,
+                                  const char        *path);
+
+void      pd_sandbox_add_service      (PdSandbox        *sandbox,
+                                       const char       *prefix,
+                                       PdSandboxHandler  handler);
+
+/* State (pd-sandbox-state.c). */
+const PdSchema *pd_sandbox_schema     (void);
+gboolean  pd_sandbox_state_open       (PdSandbox        *sandbox,
+                                       GError          **error);
+gboolean  pd_sandbox_seed_people      (PdSandbox        *sandbox,
+                                       guint             count,
+                                       GError          **error);
+gboolean  pd_sandbox_write_client_ini (PdSandbox        *sandbox,
+                                       GError          **error);
+char     *pd_sandbox_now_iso          (PdSandbox        *sandbox);
+
+/* The services. */
+void      pd_sandbox_hospital_register  (PdSandbox *sandbox);
+void      pd_sandbox_insurance_register (PdSandbox *sandbox);
+void      pd_sandbox_courier_register   (PdSandbox *sandbox);
+void      pd_sandbox_control_register   (PdSandbox *sandbox);
+
+/* Faults (pd-sandbox-faults.c). */
+PdSandboxFaults *pd_sandbox_faults_new  (const char  *spec,
+                                         guint64      seed,
+                                         GError     **error);
+void             pd_sandbox_faults_free (PdSandboxFaults *faults);
+
+/* Answers. */
+void      pd_sandbox_reply_json       (SoupServerMessage *msg,
+                                       guint              status,
+                                       const char        *content_type,
+                                       JsonNode          *node);
+void      pd_sandbox_reply_text       (SoupServerMessage *msg,
+                                       guint              status,
+                                       const char        *content_type,
+                                       const char        *text);
+JsonNode *pd_sandbox_read_json        (SoupServerMessage *msg,
+                                       char             **error_text);
+char     *pd_sandbox_random_hex       (guint              bytes);
+
+G_END_DECLS

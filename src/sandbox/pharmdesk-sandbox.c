@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pharmdesk-sandbox"
+
+#include "config.h"
+
+#include <gcrypt.h>
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pd-sandbox.h"
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+fail (const char *format,
+      ...)
+{
+  va_list ap;
+  g_autofree char *text = NULL;
+
+  va_start (ap, format);
+  text = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  fprintf (stderr, "pharmdesk-sandbox: %s\n", text);
+  return 2;
+}
+
+static gboolean
+listen_on (PdSandbox  *sandbox,
+           const char *listen,
+           GError    **error)
+{
+  g_autofree char *host = NULL;
+  const char *colon = strrchr (listen, ':');
+  g_autoptr(GInetAddress) addr = NULL;
+  g_autoptr(GSocketAddress) sockaddr = NULL;
+  GSList *uris;
+  char *end = NULL;
+  guint64 port;
+
+  if (colon == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--listen: “%s” is not HOST:PORT"), listen);
+      return FALSE;
+    }
+  host = g_strndup (listen, colon - listen);
+  port = g_ascii_strtoull (colon + 1, &end, 10);
+  addr = g_inet_address_new_from_string (host);
+  if (addr == NULL || end == colon + 1 || *end != '\0' || port > 65535)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--listen: “%s” is not HOST:PORT"), listen);
+      return FALSE;
+    }
+  if (!g_inet_address_get_is_loopback (addr))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--listen: the sandbox serves loopback only (plain http), not %s"), host);
+      return FALSE;
+    }
+  sockaddr = g_inet_socket_address_new (addr, (guint16) port);
+  if (!soup_server_listen (sandbox->server, sockaddr, 0, error))
+    return FALSE;
+  uris = soup_server_get_uris (sandbox->server);
+  sandbox->base_url = g_strdup_printf ("http://%s:%d", host, g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return TRUE;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autofree char *listen = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *faults = NULL;
+  g_autofree char *now = NULL;
+  gint64 seed = 1;
+  double time_scale = 1.0;
+  gboolean control = FALSE;
+  GOptionEntry entries[] = {
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, N_("Loopback address and port; port 0 picks a free one"), N_("HOST:PORT") },
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, N_("Folder for the sandbox’s state and client.ini"), N_("DIR") },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed for demo data and faults (reproducible runs)"), N_("N") },
+    { "faults", 0, 0, G_OPTION_ARG_STRING, &faults,
+      N_("Fault injection, e.g. drop-request=0.1,drop-response=0.1,http-500=0.05,garbage=0.05,duplicate=0.1,delay=200"), N_("SPEC") },
+    { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &time_scale, N_("Run the sandbox clock this many times real speed"), N_("X") },
+    { "now", 0, 0, G_OPTION_ARG_STRING, &now, N_("Start the sandbox clock at this time (ISO 8601 with offset)"), N_("TIME") },
+    { "control", 0, 0, G_OPTION_ARG_NONE, &control, N_("Serve /sandbox/control/{clock,plant,bulk-load} for tests"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  PdSandbox sandbox = { 0 };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  gcry_check_version (NULL);
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, _("The hospital (FHIR), the insurance centre and a courier on loopback, for demos, training and tests."));
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail ("%s", error->message);
+  if (listen == NULL || state == NULL)
+    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control]"));
+  if (time_scale < 0)
+    return fail ("%s", _("--time-scale must be 0 or more"));
+
+  sandbox.clock = pd_clock_new ();
+  if (now == NULL && g_getenv ("PHARMDESK_NOW") != NULL && *g_getenv ("PHARMDESK_NOW") != '\0')
+    now = g_strdup (g_getenv ("PHARMDESK_NOW"));
+  if (now != NULL && !pd_clock_set_now_from_iso (sandbox.clock, now, &error))
+    return fail ("--now: %s", error->message);
+  if (time_scale != 1.0)
+    pd_clock_set_scale (sandbox.clock, time_scale);
+  sandbox.seed = (guint64) seed;
+  sandbox.control = control;
+  sandbox.state_dir = g_strdup (state);
+  if (faults != NULL)
+    {
+      sandbox.faults = pd_sandbox_faults_new (faults, (guint64) seed, &error);
+      if (sandbox.faults == NULL)
+        return fail ("%s", error->message);
+    }
+  if (!pd_sandbox_state_open (&sandbox, &error))
+    return fail ("%s", error->message);
+
+  sandbox.server = soup_server_new ("server-header", "pharmdesk-sandbox/" PACKAGE_VERSION " ", NULL);
+  if (!listen_on (&sandbox, listen, &error))
+    return fail ("%s", error->message);
+  pd_sandbox_hospital_register (&sandbox);
+  pd_sandbox_insurance_register (&sandbox);
+  pd_sandbox_courier_register (&sandbox);
+  if (control)
+    pd_sandbox_control_register (&sandbox);
+  if (!pd_sandbox_write_client_ini (&sandbox, &error))
+    return fail ("%s", error->message);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  printf ("listening %s\n", sandbox.base_url);
+  fflush (stdout);
+  g_main_loop_run (loop);
+
+  soup_server_disconnect (sandbox.server);
+  g_object_unref (sandbox.server);
+  pd_store_close (sandbox.store);
+  g_object_unref (sandbox.store);
+  pd_sandbox_faults_free (sandbox.faults);
+  pd_clock_free (sandbox.clock);
+  return 0;
+}
