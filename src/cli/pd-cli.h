@@ -70,5 +70,6 @@ int pd_cli_kb     (PdCli *cli, int argc, char **argv);
 int pd_cli_init    (PdCli *cli, int argc, char **argv);
 int pd_cli_account (PdCli *cli, int argc, char **argv);
 int pd_cli_audit   (PdCli *cli, int argc, char **argv);
+int pd_cli_links   (PdCli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -22,6 +22,7 @@ static const Command commands[] = {
   { "kb", pd_cli_kb, N_("Check or import a knowledge base") },
   { "init", pd_cli_init, N_("Create a database and its first administrator") },
   { "account", pd_cli_account, N_("Add, list, lock and unlock accounts; change a password") },
+  { "links", pd_cli_links, N_("Check that each configured link answers") },
   { "audit", pd_cli_audit, N_("Verify or export the audit trail") },
 };
 

@@ -514,6 +514,18 @@ test_sigkill_keeps_state (void)
 
   sandbox_start (&sb, state, NULL);
   g_assert_cmpstr (sb.config->hospital_client_secret, ==, secret);
+  /* client.ini lets the CLI reach every link after the restart. */
+  {
+    g_autofree char *ini = g_build_filename (state, "client.ini", NULL);
+    const char *argv[] = { g_getenv ("PHARMDESK_CLI"), "links", "--json", "--config", ini, NULL };
+    g_autofree char *out = NULL;
+    int status = 0;
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status, NULL));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    g_assert_nonnull (strstr (out, "\"online\""));
+    g_assert_null (strstr (out, "\"offline\""));
+  }
   /* The msgid was kept: a retry is refused. */
   g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, input, NULL, &o), ==, 200);
   g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, -1);

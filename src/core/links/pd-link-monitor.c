@@ -110,7 +110,7 @@ reach_cb (GObject      *object,
     }
   if (body == NULL)
     {
-      g_autofree char *msg = g_strdup_printf (_("Cannot reach %s: %s"),
+      g_autofree char *msg = g_strdup_printf (_("%s is unreachable: %s"),
                                               pd_link_get_title (probe->link), error->message);
       probe_done (probe, PD_LINK_STATE_OFFLINE, msg);
       return;
