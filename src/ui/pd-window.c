@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-window"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pd-link-indicator.h"
+#include "pd-window.h"
+
+/* The shell: the four work areas, a connection indicator per link, and
+ * in place of the areas, in words, why the database would not open. */
+struct _PdWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  AdwViewStack         *stack;
+  GtkStack             *main_stack;
+  AdwStatusPage        *refused_page;
+  GtkBox               *link_bar;
+  GtkWidget            *indicators[PD_N_LINKS];
+};
+
+G_DEFINE_FINAL_TYPE (PdWindow, pd_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static const char *areas[] = { "review", "delivery", "settlement", "reconciliation" };
+
+static PdApplication *
+app_of (PdWindow *self)
+{
+  return PD_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+static void
+area_activated (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  PdWindow *self = PD_WINDOW (widget);
+  int i = g_variant_get_int32 (parameter);
+
+  if (i >= 0 && i < (int) G_N_ELEMENTS (areas))
+    adw_view_stack_set_visible_child_name (self->stack, areas[i]);
+}
+
+static void
+check_links_activated (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  pd_link_monitor_check_now (pd_application_get_link_monitor (app_of (PD_WINDOW (widget))));
+}
+
+static void
+visible_area_changed_cb (PdWindow *self)
+{
+  GSettings *settings = pd_application_get_settings (app_of (self));
+  const char *name = adw_view_stack_get_visible_child_name (self->stack);
+
+  if (settings != NULL && name != NULL)
+    g_settings_set_string (settings, "last-area", name);
+}
+
+/* After construction: the application is set only once g_object_new returns. */
+static void
+setup (PdWindow *self)
+{
+  PdApplication *app = app_of (self);
+  GSettings *settings = pd_application_get_settings (app);
+  const GError *refused = pd_application_get_store_error (app);
+  g_autofree char *last = NULL;
+
+  for (PdLink l = 0; l < PD_N_LINKS; l++)
+    {
+      self->indicators[l] = pd_link_indicator_new (pd_application_get_link_monitor (app), l);
+      gtk_box_append (self->link_bar, self->indicators[l]);
+    }
+  pd_link_monitor_check_now (pd_application_get_link_monitor (app));
+
+  if (refused != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("%s\n\n%s", refused->message,
+                                               _("Nothing was changed in the file. Start PharmDesk with another database (--db FILE), or ask your administrator to restore this one from a backup."));
+
+      adw_status_page_set_description (self->refused_page, text);
+      gtk_stack_set_visible_child_name (self->main_stack, "refused");
+    }
+
+  g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+  last = g_settings_get_string (settings, "last-area");
+  if (g_strv_contains (areas, last))
+    adw_view_stack_set_visible_child_name (self->stack, last);
+  g_signal_connect_swapped (self->stack, "notify::visible-child-name", G_CALLBACK (visible_area_changed_cb), self);
+}
+
+static void
+pd_window_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), PD_TYPE_WINDOW);
+  G_OBJECT_CLASS (pd_window_parent_class)->dispose (object);
+}
+
+static void
+pd_window_class_init (PdWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pd_window_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/pharmdesk/PharmDesk/ui/pd-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, refused_page);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, link_bar);
+  gtk_widget_class_install_action (widget_class, "win.area", "i", area_activated);
+  gtk_widget_class_install_action (widget_class, "win.check-links", NULL, check_links_activated);
+}
+
+static void
+pd_window_init (PdWindow *self)
+{
+  g_type_ensure (PD_TYPE_LINK_INDICATOR);
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+PdWindow *
+pd_window_new (PdApplication *application)
+{
+  PdWindow *self = g_object_new (PD_TYPE_WINDOW, "application", application, NULL);
+
+  setup (self);
+  return self;
+}
+
+AdwViewStack *
+pd_window_get_stack (PdWindow *self)
+{
+  return self->stack;
+}
+
+GtkWidget *
+pd_window_get_link_indicator (PdWindow *self,
+                              PdLink    link)
+{
+  g_return_val_if_fail (link < PD_N_LINKS, NULL);
+  return self->indicators[link];
+}
+
+gboolean
+pd_window_is_refused (PdWindow *self)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "refused") == 0;
+}
