@@ -58,7 +58,7 @@ audit_verify (PdCli     *cli,
       pd_cli_print_json (root);
     }
   else if (report.ok)
-    pd_cli_print (_("The audit trail is intact (%" G_GINT64_FORMAT " rows).\n"), report.rows);
+    pd_cli_print (_("The audit trail is intact (%lld rows).\n"), (long long) report.rows);
   status = report.ok ? PD_EXIT_OK : pd_cli_fail (PD_EXIT_NO, "%s", report.problem);
   pd_audit_report_clear (&report);
   return status;

@@ -168,8 +168,8 @@ pd_audit_verify (PdStore       *store,
       if (seq != expected)
         {
           report_bad (report, expected,
-                      g_strdup_printf (_("Audit row %" G_GINT64_FORMAT " is missing (the next row is %" G_GINT64_FORMAT ")"),
-                                       expected, seq));
+                      g_strdup_printf (_("Audit row %lld is missing (the next row is %lld)"),
+                                       (long long) expected, (long long) seq));
           break;
         }
       row_mac (audit_key, prev, prev_len, seq,
@@ -184,7 +184,7 @@ pd_audit_verify (PdStore       *store,
       if (stored_len != PD_KEY_SIZE || memcmp (stored, mac, PD_KEY_SIZE) != 0)
         {
           report_bad (report, seq,
-                      g_strdup_printf (_("Audit row %" G_GINT64_FORMAT " was altered: its seal does not match"), seq));
+                      g_strdup_printf (_("Audit row %lld was altered: its seal does not match"), (long long) seq));
           break;
         }
       memcpy (prev, mac, PD_KEY_SIZE);
@@ -212,12 +212,12 @@ pd_audit_verify (PdStore       *store,
       || (head_seq > 0 && (sqlite3_column_bytes (head, 1) != PD_KEY_SIZE
                            || memcmp (sqlite3_column_blob (head, 1), prev, PD_KEY_SIZE) != 0)))
     report_bad (report, MIN (head_seq, expected - 1) + 1,
-                g_strdup_printf (_("The audit trail ends at row %" G_GINT64_FORMAT " but its head names row %" G_GINT64_FORMAT ": rows were removed or the head was altered"),
-                                 expected - 1, head_seq));
+                g_strdup_printf (_("The audit trail ends at row %lld but its head names row %lld: rows were removed or the head was altered"),
+                                 (long long) (expected - 1), (long long) head_seq));
   else if (signed_seq > head_seq)
     report_bad (report, head_seq + 1,
-                g_strdup_printf (_("A signed head covered row %" G_GINT64_FORMAT ", but the trail now ends at row %" G_GINT64_FORMAT),
-                                 signed_seq, head_seq));
+                g_strdup_printf (_("A signed head covered row %lld, but the trail now ends at row %lld"),
+                                 (long long) signed_seq, (long long) head_seq));
   sqlite3_reset (head);
   return TRUE;
 }

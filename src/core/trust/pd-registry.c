@@ -182,7 +182,7 @@ pd_registry_verify_audit_head (PdStore  *store,
   if (mac_len == 0)
     {
       g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_INVALID,
-                   _("The signed head names audit row %" G_GINT64_FORMAT ", which is missing"), seq);
+                   _("The signed head names audit row %lld, which is missing"), (long long) seq);
       return FALSE;
     }
   payload = head_payload (seq, mac, mac_len, signed_at, error);

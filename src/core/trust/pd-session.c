@@ -484,7 +484,7 @@ pd_session_set_policy (PdSession  *self,
   if (value < policies[i].min || value > policies[i].max)
     {
       g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_INVALID,
-                   _("%s must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT), key, policies[i].min, policies[i].max);
+                   _("%s must be between %lld and %lld"), key, (long long) policies[i].min, (long long) policies[i].max);
       return FALSE;
     }
   if (!pd_session_require (self, PD_ACTION_MANAGE_POLICY, "setting", NULL, error))
