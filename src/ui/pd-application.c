@@ -107,9 +107,11 @@ preferences_activated (GSimpleAction *action,
                        gpointer       user_data)
 {
   PdApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
   GtkWindow *prefs = GTK_WINDOW (pd_preferences_window_new (self));
 
-  gtk_window_set_transient_for (prefs, gtk_application_get_active_window (GTK_APPLICATION (self)));
+  gtk_window_set_transient_for (prefs, parent);
+  gtk_window_set_application (prefs, GTK_APPLICATION (self));
   gtk_window_present (prefs);
 }
 
@@ -120,6 +122,7 @@ about_activated (GSimpleAction *action,
 {
   PdApplication *self = user_data;
   static const char *developers[] = { "PharmDesk developers", NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
   GtkWidget *about = adw_about_window_new ();
 
   g_object_set (about,
@@ -133,7 +136,8 @@ about_activated (GSimpleAction *action,
                 "copyright", "© 2026 PharmDesk developers",
                 /* Translators: your name(s), one per line */
                 "translator-credits", _("translator-credits"),
-                "transient-for", gtk_application_get_active_window (GTK_APPLICATION (self)),
+                "transient-for", parent,
+                "application", self,
                 NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
