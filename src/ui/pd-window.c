@@ -15,6 +15,7 @@ struct _PdWindow
   AdwApplicationWindow  parent_instance;
 
   AdwViewStack         *stack;
+  AdwViewSwitcherTitle *switcher_title;
   GtkStack             *main_stack;
   AdwStatusPage        *refused_page;
   GtkBox               *link_bar;
@@ -84,6 +85,8 @@ setup (PdWindow *self)
 
       adw_status_page_set_description (self->refused_page, text);
       gtk_stack_set_visible_child_name (self->main_stack, "refused");
+      /* No work area can open without the database. */
+      adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, FALSE);
     }
 
   g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
@@ -112,6 +115,7 @@ pd_window_class_init (PdWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/pharmdesk/PharmDesk/ui/pd-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PdWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, switcher_title);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, refused_page);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, link_bar);

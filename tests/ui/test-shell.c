@@ -150,6 +150,8 @@ test_refused_database (void)
   g_autofree char *content = NULL;
 
   g_assert_true (pd_window_is_refused (window));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_window_get_stack (window))) &&
+                  gtk_widget_get_mapped (GTK_WIDGET (pd_window_get_stack (window))));
   g_assert_null (pd_application_get_store (app));
   g_assert_nonnull (strstr (pd_application_get_store_error (app)->message, "not a PharmDesk database"));
   g_assert_true (g_file_get_contents (db_path, &content, NULL, NULL));
