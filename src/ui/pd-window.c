@@ -5,7 +5,11 @@
 
 #include <glib/gi18n.h>
 
+#include "pd-accounts.h"
+#include "pd-accounts-window.h"
+#include "pd-first-start-page.h"
 #include "pd-link-indicator.h"
+#include "pd-sign-in-page.h"
 #include "pd-window.h"
 
 /* The shell: the four work areas, a connection indicator per link, and
@@ -19,8 +23,15 @@ struct _PdWindow
   GtkStack             *main_stack;
   AdwStatusPage        *refused_page;
   GtkBox               *link_bar;
+  GtkMenuButton        *account_button;
   GtkWidget            *indicators[PD_N_LINKS];
+  GtkWidget            *sign_in_page;
+  GtkWidget            *first_start_page;
+  PdSession            *session;
+  guint                 idle_timer;
 };
+
+#define IDLE_CHECK_S 15
 
 G_DEFINE_FINAL_TYPE (PdWindow, pd_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -50,6 +61,101 @@ check_links_activated (GtkWidget  *widget,
                        GVariant   *parameter)
 {
   pd_link_monitor_check_now (pd_application_get_link_monitor (app_of (PD_WINDOW (widget))));
+}
+
+/* Shows one of the main pages; the work areas only to a signed-in desk. */
+static void
+show_page (PdWindow   *self,
+           const char *name)
+{
+  gboolean areas = g_str_equal (name, "areas");
+
+  gtk_stack_set_visible_child_name (self->main_stack, name);
+  adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, areas);
+  gtk_widget_set_visible (GTK_WIDGET (self->account_button), areas);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", areas);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out", areas);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.accounts",
+                                 areas && (pd_session_get_account (self->session)->roles & PD_ROLE_ADMIN));
+}
+
+static void
+show_locked (PdWindow *self)
+{
+  pd_sign_in_page_set_locked (PD_SIGN_IN_PAGE (self->sign_in_page), self->session);
+  show_page (self, "sign-in");
+}
+
+static gboolean
+idle_check_cb (gpointer user_data)
+{
+  PdWindow *self = user_data;
+
+  if (self->session != NULL && pd_session_is_locked (self->session)
+      && !g_str_equal (gtk_stack_get_visible_child_name (self->main_stack), "sign-in"))
+    show_locked (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+signed_in_cb (PdWindow  *self,
+              PdSession *session)
+{
+  const PdAccount *account = pd_session_get_account (session);
+
+  g_set_object (&self->session, session);
+  gtk_menu_button_set_label (self->account_button, account->display_name);
+  pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
+  show_page (self, "areas");
+}
+
+static void
+first_start_done_cb (PdWindow *self)
+{
+  show_page (self, "sign-in");
+}
+
+static void
+lock_activated (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  PdWindow *self = PD_WINDOW (widget);
+
+  if (self->session == NULL)
+    return;
+  pd_session_lock (self->session);
+  show_locked (self);
+}
+
+static void
+sign_out_activated (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  PdWindow *self = PD_WINDOW (widget);
+
+  if (self->session != NULL)
+    pd_session_audit (self->session, "sign-out", "account", pd_session_get_account (self->session)->uuid, "ok", NULL, NULL);
+  g_clear_object (&self->session);
+  pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
+  show_page (self, "sign-in");
+}
+
+static void
+accounts_activated (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  PdWindow *self = PD_WINDOW (widget);
+  PdAccountsWindow *accounts;
+
+  if (self->session == NULL)
+    return;
+  accounts = pd_accounts_window_new (self->session);
+  gtk_window_set_transient_for (GTK_WINDOW (accounts), GTK_WINDOW (self));
+  gtk_window_set_application (GTK_WINDOW (accounts), gtk_window_get_application (GTK_WINDOW (self)));
+  gtk_window_present (GTK_WINDOW (accounts));
 }
 
 static void
@@ -84,9 +190,22 @@ setup (PdWindow *self)
                                                _("Nothing was changed in the file. Start PharmDesk with another database (--db FILE), or ask your administrator to restore this one from a backup."));
 
       adw_status_page_set_description (self->refused_page, text);
-      gtk_stack_set_visible_child_name (self->main_stack, "refused");
       /* No work area can open without the database. */
-      adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, FALSE);
+      show_page (self, "refused");
+    }
+  else
+    {
+      PdStore *store = pd_application_get_store (app);
+
+      self->sign_in_page = pd_sign_in_page_new (store);
+      self->first_start_page = pd_first_start_page_new (store);
+      gtk_stack_add_named (self->main_stack, self->sign_in_page, "sign-in");
+      gtk_stack_add_named (self->main_stack, self->first_start_page, "first-start");
+      g_signal_connect_swapped (self->sign_in_page, "signed-in", G_CALLBACK (signed_in_cb), self);
+      g_signal_connect_swapped (self->first_start_page, "done", G_CALLBACK (first_start_done_cb), self);
+      /* The walk-through appears only while no account exists. */
+      show_page (self, pd_accounts_exist (store) ? "sign-in" : "first-start");
+      self->idle_timer = g_timeout_add_seconds (IDLE_CHECK_S, idle_check_cb, self);
     }
 
   g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
@@ -101,6 +220,10 @@ setup (PdWindow *self)
 static void
 pd_window_dispose (GObject *object)
 {
+  PdWindow *self = PD_WINDOW (object);
+
+  g_clear_handle_id (&self->idle_timer, g_source_remove);
+  g_clear_object (&self->session);
   gtk_widget_dispose_template (GTK_WIDGET (object), PD_TYPE_WINDOW);
   G_OBJECT_CLASS (pd_window_parent_class)->dispose (object);
 }
@@ -119,6 +242,10 @@ pd_window_class_init (PdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, refused_page);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, link_bar);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, account_button);
+  gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_activated);
+  gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_activated);
+  gtk_widget_class_install_action (widget_class, "win.accounts", NULL, accounts_activated);
   gtk_widget_class_install_action (widget_class, "win.area", "i", area_activated);
   gtk_widget_class_install_action (widget_class, "win.check-links", NULL, check_links_activated);
 }
@@ -157,4 +284,28 @@ gboolean
 pd_window_is_refused (PdWindow *self)
 {
   return g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "refused") == 0;
+}
+
+const char *
+pd_window_get_page (PdWindow *self)
+{
+  return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+GtkWidget *
+pd_window_get_sign_in_page (PdWindow *self)
+{
+  return self->sign_in_page;
+}
+
+GtkWidget *
+pd_window_get_first_start_page (PdWindow *self)
+{
+  return self->first_start_page;
+}
+
+PdSession *
+pd_window_get_session (PdWindow *self)
+{
+  return self->session;
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "pd-application.h"
+#include "pd-session.h"
 
 G_BEGIN_DECLS
 
@@ -15,5 +16,9 @@ AdwViewStack *pd_window_get_stack        (PdWindow      *self);
 GtkWidget    *pd_window_get_link_indicator (PdWindow    *self,
                                           PdLink         link);
 gboolean      pd_window_is_refused       (PdWindow      *self);
+const char   *pd_window_get_page         (PdWindow      *self);
+GtkWidget    *pd_window_get_sign_in_page (PdWindow      *self);
+GtkWidget    *pd_window_get_first_start_page (PdWindow  *self);
+PdSession    *pd_window_get_session      (PdWindow      *self);
 
 G_END_DECLS

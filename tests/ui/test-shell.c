@@ -6,7 +6,10 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "pd-accounts-window.h"
 #include "pd-application.h"
+#include "pd-first-start-page.h"
+#include "pd-sign-in-page.h"
 #include "pd-link-indicator.h"
 #include "pd-preferences-window.h"
 #include "pd-ui.h"
@@ -30,6 +33,15 @@ spin (guint ms)
   while (g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, FALSE);
 }
+
+static gboolean zh;
+
+#define WAIT_FOR(cond) G_STMT_START { \
+    gint64 _until = g_get_monotonic_time () + 15 * G_USEC_PER_SEC; \
+    while (!(cond) && g_get_monotonic_time () < _until) \
+      g_main_context_iteration (NULL, FALSE); \
+    g_assert_true (cond); \
+  } G_STMT_END
 
 static GtkWindow *
 find_window (GType type)
@@ -70,6 +82,68 @@ test_templates (void)
 }
 
 static void
+test_first_start (void)
+{
+  PdFirstStartPage *page = PD_FIRST_START_PAGE (pd_window_get_first_start_page (window));
+
+  /* A new database: the walk-through, not the sign-in. */
+  g_assert_cmpstr (pd_window_get_page (window), ==, "first-start");
+  g_assert_cmpstr (pd_first_start_page_get_step (page), ==, "create");
+
+  pd_first_start_page_submit (page, "admin", "管理员", "admin-password", "admin-passw0rd");
+  g_assert_cmpstr (pd_first_start_page_get_error (page), ==, zh ? "两次输入的密码不同" : "The two passwords differ");
+  pd_first_start_page_submit (page, "admin", "管理员", "short", "short");
+  g_assert_nonnull (strstr (pd_first_start_page_get_error (page), zh ? "至少" : "at least"));
+  pd_first_start_page_submit (page, "admin", "管理员", "admin-password", "admin-password");
+  WAIT_FOR (g_str_equal (pd_first_start_page_get_step (page), "recovery"));
+  g_assert_cmpuint (strlen (pd_first_start_page_get_recovery_key (page)), ==, 64);
+  pd_first_start_page_confirm_kept (page);
+  g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
+  /* The key is off the screen once confirmed. */
+  g_assert_cmpstr (pd_first_start_page_get_recovery_key (page), ==, "");
+}
+
+static void
+test_sign_in (void)
+{
+  PdSignInPage *page = PD_SIGN_IN_PAGE (pd_window_get_sign_in_page (window));
+
+  pd_sign_in_page_submit (page, "admin", "not-the-password");
+  WAIT_FOR (pd_sign_in_page_get_error (page) != NULL);
+  g_assert_cmpstr (pd_sign_in_page_get_error (page), ==, zh ? "用户名或密码错误" : "Wrong user name or password");
+  g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
+  pd_sign_in_page_submit (page, "admin", "admin-password");
+  WAIT_FOR (g_str_equal (pd_window_get_page (window), "areas"));
+  g_assert_cmpstr (pd_session_get_account (pd_window_get_session (window))->username, ==, "admin");
+}
+
+static void
+test_accounts (void)
+{
+  PdAccountsWindow *accounts;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.accounts", NULL));
+  spin (200);
+  accounts = PD_ACCOUNTS_WINDOW (find_window (PD_TYPE_ACCOUNTS_WINDOW));
+  g_assert_nonnull (accounts);
+  g_assert_cmpuint (pd_accounts_window_get_count (accounts), ==, 1);
+  gtk_window_destroy (GTK_WINDOW (accounts));
+}
+
+static void
+test_lock_and_unlock (void)
+{
+  PdSignInPage *page = PD_SIGN_IN_PAGE (pd_window_get_sign_in_page (window));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.lock", NULL));
+  g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
+  g_assert_true (pd_session_is_locked (pd_window_get_session (window)));
+  pd_sign_in_page_submit (page, "admin", "admin-password");
+  WAIT_FOR (g_str_equal (pd_window_get_page (window), "areas"));
+  g_assert_false (pd_session_is_locked (pd_window_get_session (window)));
+}
+
+static void
 test_areas (void)
 {
   const char *want[2][4] = {
@@ -77,7 +151,6 @@ test_areas (void)
     { "处方审核", "配送", "医保结算", "对账" },
   };
   const char *names[] = { "review", "delivery", "settlement", "reconciliation" };
-  gboolean zh = g_str_equal (mode, "zh_CN");
   AdwViewStack *stack = pd_window_get_stack (window);
 
   g_assert_false (pd_window_is_refused (window));
@@ -109,7 +182,7 @@ test_links_unconfigured (void)
       PdLinkIndicator *ind = PD_LINK_INDICATOR (pd_window_get_link_indicator (window, l));
 
       g_assert_cmpstr (pd_link_indicator_get_state_text (ind), ==,
-                       g_str_equal (mode, "zh_CN") ? "未配置" : "Not configured");
+                       zh ? "未配置" : "Not configured");
     }
 }
 
@@ -188,6 +261,8 @@ main (int    argc,
   int status = 1;
 
   mode = g_getenv ("PD_TEST_MODE") != NULL ? g_getenv ("PD_TEST_MODE") : "en";
+  zh = g_str_equal (mode, "zh_CN");
+  g_setenv ("PHARMDESK_KDF", "fast-insecure", TRUE);
   if (g_str_equal (mode, "zh_CN"))
     g_setenv ("LANGUAGE", "zh_CN", TRUE);
   pd_ui_init_i18n ();
@@ -206,7 +281,11 @@ main (int    argc,
   else
     {
       g_test_add_func ("/ui/templates", test_templates);
+      g_test_add_func ("/ui/first-start", test_first_start);
+      g_test_add_func ("/ui/sign-in", test_sign_in);
       g_test_add_func ("/ui/areas", test_areas);
+      g_test_add_func ("/ui/accounts", test_accounts);
+      g_test_add_func ("/ui/lock-and-unlock", test_lock_and_unlock);
       g_test_add_func ("/ui/links-unconfigured", test_links_unconfigured);
       g_test_add_func ("/ui/windows-open", test_windows_open);
     }
