@@ -114,6 +114,11 @@ pd_first_start_page_submit (PdFirstStartPage *self,
   g_autoptr(GError) error = NULL;
   NewAdmin *a;
 
+  /* What is submitted is what the form shows, typed or not. */
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->username_row)), username) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->username_row), username);
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->display_name_row)), display_name) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->display_name_row), display_name != NULL ? display_name : "");
   if (g_strcmp0 (password, repeat) != 0)
     {
       show_error (self, _("The two passwords differ"));

@@ -120,6 +120,9 @@ pd_sign_in_page_submit (PdSignInPage *self,
 
   if (self->busy)
     return;
+  /* What is submitted is what the form shows, typed or not. */
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->username_row)), username) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->username_row), username != NULL ? username : "");
   if (username == NULL || *username == '\0')
     {
       gtk_label_set_label (self->error_label, _("Enter your user name"));

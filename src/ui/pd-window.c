@@ -20,6 +20,7 @@ struct _PdWindow
 
   AdwViewStack         *stack;
   AdwViewSwitcherTitle *switcher_title;
+  GtkWidget            *switcher_bar;
   GtkStack             *main_stack;
   AdwStatusPage        *refused_page;
   GtkBox               *link_bar;
@@ -72,6 +73,7 @@ show_page (PdWindow   *self,
 
   gtk_stack_set_visible_child_name (self->main_stack, name);
   adw_view_switcher_title_set_view_switcher_enabled (self->switcher_title, areas);
+  gtk_widget_set_visible (self->switcher_bar, areas);
   gtk_widget_set_visible (GTK_WIDGET (self->account_button), areas);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", areas);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out", areas);
@@ -239,6 +241,7 @@ pd_window_class_init (PdWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/pharmdesk/PharmDesk/ui/pd-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PdWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, refused_page);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, link_bar);

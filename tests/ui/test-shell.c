@@ -43,6 +43,37 @@ static gboolean zh;
     g_assert_true (cond); \
   } G_STMT_END
 
+/* With PD_SCREENSHOT_DIR set, each step leaves a PNG of what a person
+ * would see (docs/screenshots/). */
+static void
+shoot (GtkWidget  *widget,
+       const char *name)
+{
+  const char *dir = g_getenv ("PD_SCREENSHOT_DIR");
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  int w, h;
+
+  if (dir == NULL)
+    return;
+  spin (400);
+  w = gtk_widget_get_width (widget);
+  h = gtk_widget_get_height (widget);
+  paintable = gtk_widget_paintable_new (widget);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  file = g_strdup_printf ("%s-%s.png", name, mode);
+  path = g_build_filename (dir, file, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
 static GtkWindow *
 find_window (GType type)
 {
@@ -89,6 +120,7 @@ test_first_start (void)
   /* A new database: the walk-through, not the sign-in. */
   g_assert_cmpstr (pd_window_get_page (window), ==, "first-start");
   g_assert_cmpstr (pd_first_start_page_get_step (page), ==, "create");
+  shoot (GTK_WIDGET (window), "first-start");
 
   pd_first_start_page_submit (page, "admin", "管理员", "admin-password", "admin-passw0rd");
   g_assert_cmpstr (pd_first_start_page_get_error (page), ==, zh ? "两次输入的密码不同" : "The two passwords differ");
@@ -97,6 +129,7 @@ test_first_start (void)
   pd_first_start_page_submit (page, "admin", "管理员", "admin-password", "admin-password");
   WAIT_FOR (g_str_equal (pd_first_start_page_get_step (page), "recovery"));
   g_assert_cmpuint (strlen (pd_first_start_page_get_recovery_key (page)), ==, 64);
+  shoot (GTK_WIDGET (window), "recovery-key");
   pd_first_start_page_confirm_kept (page);
   g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
   /* The key is off the screen once confirmed. */
@@ -112,8 +145,10 @@ test_sign_in (void)
   WAIT_FOR (pd_sign_in_page_get_error (page) != NULL);
   g_assert_cmpstr (pd_sign_in_page_get_error (page), ==, zh ? "用户名或密码错误" : "Wrong user name or password");
   g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
+  shoot (GTK_WIDGET (window), "sign-in-refused");
   pd_sign_in_page_submit (page, "admin", "admin-password");
   WAIT_FOR (g_str_equal (pd_window_get_page (window), "areas"));
+  shoot (GTK_WIDGET (window), "signed-in");
   g_assert_cmpstr (pd_session_get_account (pd_window_get_session (window))->username, ==, "admin");
 }
 
@@ -127,6 +162,7 @@ test_accounts (void)
   accounts = PD_ACCOUNTS_WINDOW (find_window (PD_TYPE_ACCOUNTS_WINDOW));
   g_assert_nonnull (accounts);
   g_assert_cmpuint (pd_accounts_window_get_count (accounts), ==, 1);
+  shoot (GTK_WIDGET (accounts), "accounts");
   gtk_window_destroy (GTK_WINDOW (accounts));
 }
 
@@ -138,6 +174,7 @@ test_lock_and_unlock (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.lock", NULL));
   g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
   g_assert_true (pd_session_is_locked (pd_window_get_session (window)));
+  shoot (GTK_WIDGET (window), "locked");
   pd_sign_in_page_submit (page, "admin", "admin-password");
   WAIT_FOR (g_str_equal (pd_window_get_page (window), "areas"));
   g_assert_false (pd_session_is_locked (pd_window_get_session (window)));
