@@ -8,7 +8,7 @@
 #include "pd-sandbox.h"
 #include "pd-sandbox-hospital.h"
 
-/* /sandbox/control/{clock,plant,bulk-load}: for tests and benchmarks
+/* /sandbox/control/{clock,plant,bulk-load,faults}: for tests and benchmarks
  * only (--control), never under fault injection. */
 
 static void
@@ -200,10 +200,24 @@ bulk_cb (SoupServer        *server,
   }
 }
 
+static void
+faults_cb (SoupServer        *server,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  PdSandbox *sandbox = user_data;
+  g_autoptr(JsonNode) report = pd_sandbox_faults_report (sandbox->faults);
+
+  pd_sandbox_reply_json (msg, 200, "application/json", report);
+}
+
 void
 pd_sandbox_control_register (PdSandbox *sandbox)
 {
   soup_server_add_handler (sandbox->server, "/sandbox/control/clock", clock_cb, sandbox, NULL);
   soup_server_add_handler (sandbox->server, "/sandbox/control/plant", plant_cb, sandbox, NULL);
   soup_server_add_handler (sandbox->server, "/sandbox/control/bulk-load", bulk_cb, sandbox, NULL);
+  soup_server_add_handler (sandbox->server, "/sandbox/control/faults", faults_cb, sandbox, NULL);
 }

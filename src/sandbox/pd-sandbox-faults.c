@@ -26,13 +26,40 @@ static const char *fault_names[N_FAULTS] = {
   NULL, "drop-request", "drop-response", "http-500", "garbage", "duplicate",
 };
 
+/* What a test can ask (GET /sandbox/control/faults): the faults drawn,
+ * in order, the last LOG_MAX of them. */
+#define LOG_MAX 1000
+
+typedef struct {
+  guint64  request;        /* 1 for the first service request since the start */
+  Fault    fault;
+  char    *method;
+  char    *path;
+  guint    status;         /* the answer's status; 0 when none left */
+  guint    copy_status;    /* duplicate: how the copy was answered */
+  char    *copy_body;
+} LogEntry;
+
 struct _PdSandboxFaults
 {
-  double  p[N_FAULTS];
-  guint   delay_ms;
-  GRand  *rand;
-  GMutex  lock;
+  double   p[N_FAULTS];
+  guint    delay_ms;
+  GRand   *rand;
+  GMutex   lock;
+  guint64  requests;
+  GQueue   log;            /* of LogEntry */
 };
+
+static void
+log_entry_free (gpointer data)
+{
+  LogEntry *e = data;
+
+  g_free (e->method);
+  g_free (e->path);
+  g_free (e->copy_body);
+  g_free (e);
+}
 
 PdSandboxFaults *
 pd_sandbox_faults_new (const char *spec,
@@ -116,6 +143,7 @@ pd_sandbox_faults_free (PdSandboxFaults *faults)
   if (faults == NULL)
     return;
   g_rand_free (faults->rand);
+  g_queue_clear_full (&faults->log, log_entry_free);
   g_mutex_clear (&faults->lock);
   g_free (faults);
 }
@@ -129,6 +157,7 @@ draw (PdSandboxFaults *f)
   if (f == NULL)
     return FAULT_NONE;
   g_mutex_lock (&f->lock);
+  f->requests++;
   r = g_rand_double (f->rand);
   for (Fault k = 1; k < N_FAULTS; k++)
     {
@@ -228,12 +257,40 @@ garble (SoupServerMessage *msg)
   soup_message_body_append (body, SOUP_MEMORY_COPY, text, strlen (text));
 }
 
+static LogEntry *
+log_fault (PdSandboxFaults   *f,
+           SoupServerMessage *msg,
+           const char        *path,
+           Fault              fault)
+{
+  LogEntry *e = g_new0 (LogEntry, 1);
+
+  g_mutex_lock (&f->lock);
+  e->request = f->requests;
+  e->fault = fault;
+  e->method = g_strdup (soup_server_message_get_method (msg));
+  e->path = g_strdup (path);
+  g_queue_push_tail (&f->log, e);
+  while (f->log.length > LOG_MAX)
+    log_entry_free (g_queue_pop_head (&f->log));
+  g_mutex_unlock (&f->lock);
+  return e;
+}
+
+gboolean
+pd_sandbox_is_duplicate_copy (SoupServerMessage *msg)
+{
+  return g_object_get_data (G_OBJECT (msg), "pd-sandbox-duplicate-copy") != NULL;
+}
+
 static void
 run_with_fault (Service           *service,
                 SoupServerMessage *msg,
                 const char        *path,
                 Fault              fault)
 {
+  LogEntry *e = fault != FAULT_NONE ? log_fault (service->sandbox->faults, msg, path, fault) : NULL;
+
   switch (fault)
     {
     case FAULT_DROP_REQUEST:
@@ -243,6 +300,7 @@ run_with_fault (Service           *service,
     case FAULT_HTTP_500:
       g_debug ("fault: http-500 %s", path);
       pd_sandbox_reply_text (msg, 500, "text/plain", "Internal Server Error (sandbox fault)");
+      e->status = 500;
       return;
     case FAULT_DROP_RESPONSE:
       g_debug ("fault: drop-response %s", path);
@@ -253,6 +311,7 @@ run_with_fault (Service           *service,
       g_debug ("fault: garbage %s", path);
       service->handler (service->sandbox, msg, path);
       garble (msg);
+      e->status = soup_server_message_get_status (msg);
       return;
     case FAULT_DUPLICATE:
       {
@@ -267,7 +326,16 @@ run_with_fault (Service           *service,
         first = soup_message_body_flatten (soup_server_message_get_response_body (msg));
         soup_message_body_truncate (soup_server_message_get_response_body (msg));
         /* The copy arrives too; its idempotency key refuses it. */
+        g_object_set_data (G_OBJECT (msg), "pd-sandbox-duplicate-copy", GINT_TO_POINTER (1));
         service->handler (service->sandbox, msg, path);
+        g_object_set_data (G_OBJECT (msg), "pd-sandbox-duplicate-copy", NULL);
+        {
+          g_autoptr(GBytes) copy = soup_message_body_flatten (soup_server_message_get_response_body (msg));
+
+          e->copy_status = soup_server_message_get_status (msg);
+          e->copy_body = g_strndup (g_bytes_get_data (copy, NULL), g_bytes_get_size (copy));
+        }
+        e->status = status;
         soup_message_body_truncate (soup_server_message_get_response_body (msg));
         soup_server_message_set_status (msg, status, NULL);
         soup_server_message_set_response (msg, type != NULL ? type : "application/json", SOUP_MEMORY_COPY,
@@ -309,6 +377,52 @@ service_cb (SoupServer        *server,
       soup_server_message_pause (msg);
       g_timeout_add (faults->delay_ms, delayed_cb, d);
     }
+}
+
+/* {"requests": N, "faults": [{"request", "fault", "method", "path",
+ * "status", "copy_status", "copy_body"}]} */
+JsonNode *
+pd_sandbox_faults_report (PdSandboxFaults *faults)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "requests");
+  json_builder_add_int_value (b, faults != NULL ? (gint64) faults->requests : 0);
+  json_builder_set_member_name (b, "faults");
+  json_builder_begin_array (b);
+  if (faults != NULL)
+    {
+      g_mutex_lock (&faults->lock);
+      for (GList *l = faults->log.head; l != NULL; l = l->next)
+        {
+          LogEntry *e = l->data;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "request");
+          json_builder_add_int_value (b, (gint64) e->request);
+          json_builder_set_member_name (b, "fault");
+          json_builder_add_string_value (b, fault_names[e->fault]);
+          json_builder_set_member_name (b, "method");
+          json_builder_add_string_value (b, e->method);
+          json_builder_set_member_name (b, "path");
+          json_builder_add_string_value (b, e->path);
+          json_builder_set_member_name (b, "status");
+          json_builder_add_int_value (b, e->status);
+          if (e->fault == FAULT_DUPLICATE)
+            {
+              json_builder_set_member_name (b, "copy_status");
+              json_builder_add_int_value (b, e->copy_status);
+              json_builder_set_member_name (b, "copy_body");
+              json_builder_add_string_value (b, e->copy_body);
+            }
+          json_builder_end_object (b);
+        }
+      g_mutex_unlock (&faults->lock);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
 }
 
 void

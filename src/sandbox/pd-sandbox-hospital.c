@@ -289,6 +289,12 @@ patient_from_person (PdSandbox  *sandbox,
       json_builder_add_string_value (b, "Patient");
       json_builder_set_member_name (b, "id");
       json_builder_add_string_value (b, id);
+      /* People do not change in the sandbox: one version each. */
+      json_builder_set_member_name (b, "meta");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "versionId");
+      json_builder_add_string_value (b, "1");
+      json_builder_end_object (b);
       json_builder_set_member_name (b, "identifier");
       json_builder_begin_array (b);
       json_builder_begin_object (b);
@@ -343,7 +349,25 @@ stored_resource (PdSandbox  *sandbox,
   return body;
 }
 
-/* GET Task?code=…&_lastUpdated=ge…&_sort=_lastUpdated&_count=N[&_offset=K] */
+/* A page token is the (lastUpdated, id) of the page's last entry: keyset
+ * paging, so that a Task updated between two pages (and so moved to the
+ * end) never pushes an unseen one out of the next page, as an offset
+ * would. */
+static gboolean
+parse_page_token (const char *token,
+                  gint64     *ms,
+                  const char **id)
+{
+  char *end = NULL;
+
+  *ms = g_ascii_strtoll (token, &end, 10);
+  if (end == token || *end != ':')
+    return FALSE;
+  *id = end + 1;
+  return TRUE;
+}
+
+/* GET Task?code=[system|]code&_lastUpdated=ge…&_sort=_lastUpdated&_count=N[&_page_token=…] */
 static void
 search_tasks (PdSandbox         *sandbox,
               SoupServerMessage *msg,
@@ -351,12 +375,20 @@ search_tasks (PdSandbox         *sandbox,
 {
   const char *since = query != NULL ? g_hash_table_lookup (query, "_lastUpdated") : NULL;
   const char *count_text = query != NULL ? g_hash_table_lookup (query, "_count") : NULL;
-  const char *offset_text = query != NULL ? g_hash_table_lookup (query, "_offset") : NULL;
-  gint64 since_ms = 0, count = count_text != NULL ? g_ascii_strtoll (count_text, NULL, 10) : 100;
-  gint64 offset = offset_text != NULL ? g_ascii_strtoll (offset_text, NULL, 10) : 0;
+  const char *token = query != NULL ? g_hash_table_lookup (query, "_page_token") : NULL;
+  const char *sort = query != NULL ? g_hash_table_lookup (query, "_sort") : NULL;
+  const char *code = query != NULL ? g_hash_table_lookup (query, "code") : NULL;
+  g_autofree char *code_system = NULL;
+  const char *code_value = NULL;
+  gint64 since_ms = G_MININT64, count = count_text != NULL ? g_ascii_strtoll (count_text, NULL, 10) : 100;
+  gint64 after_ms = G_MININT64;
+  const char *after_id = "";
+  g_autofree char *last_id = NULL;
+  gint64 last_ms = 0;
   sqlite3_stmt *stmt;
-  GString *body = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+  GString *body;
   gint64 n = 0;
+  gboolean more;
 
   if (since != NULL)
     {
@@ -364,36 +396,72 @@ search_tasks (PdSandbox         *sandbox,
 
       if (!g_str_has_prefix (since, "ge") || !pd_time_parse_iso (since + 2, &us, NULL))
         {
-          g_string_free (body, TRUE);
           reply_outcome (msg, 400, "invalid", "_lastUpdated must be ge followed by a time with an offset");
           return;
         }
       since_ms = us / 1000;
     }
+  if (sort != NULL && !g_str_equal (sort, "_lastUpdated"))
+    {
+      reply_outcome (msg, 400, "not-supported", "this sandbox sorts Tasks by _lastUpdated only");
+      return;
+    }
+  if (token != NULL && !parse_page_token (token, &after_ms, &after_id))
+    {
+      reply_outcome (msg, 400, "invalid", "_page_token is not one this server gave");
+      return;
+    }
+  if (code != NULL)
+    {
+      const char *bar = strchr (code, '|');
+
+      code_system = bar != NULL ? g_strndup (code, bar - code) : NULL;
+      code_value = bar != NULL ? bar + 1 : code;
+    }
   count = CLAMP (count, 1, 1000);
-  offset = MAX (offset, 0);
   stmt = pd_store_prepare (sandbox->store,
-    "SELECT body FROM fhir_resource WHERE resource_type = 'Task' AND last_updated_ms >= ?"
-    " ORDER BY last_updated_ms, id LIMIT ? OFFSET ?", NULL);
+    "SELECT body, last_updated_ms, id FROM fhir_resource"
+    " WHERE resource_type = 'Task' AND last_updated_ms >= ?1 AND (last_updated_ms, id) > (?2, ?3)"
+    "   AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each (body, '$.code.coding') c"
+    "        WHERE json_extract (c.value, '$.code') = ?4"
+    "          AND (?5 IS NULL OR json_extract (c.value, '$.system') = ?5)))"
+    " ORDER BY last_updated_ms, id LIMIT ?6", NULL);
+  if (stmt == NULL)
+    {
+      reply_outcome (msg, 500, "exception", "the sandbox's store failed");
+      return;
+    }
+  /* A cached statement keeps its last bindings: ?4 and ?5 are optional. */
+  sqlite3_clear_bindings (stmt);
   sqlite3_bind_int64 (stmt, 1, since_ms);
-  sqlite3_bind_int64 (stmt, 2, count + 1);
-  sqlite3_bind_int64 (stmt, 3, offset);
-  while (sqlite3_step (stmt) == SQLITE_ROW && n < count)
+  sqlite3_bind_int64 (stmt, 2, after_ms);
+  sqlite3_bind_text (stmt, 3, after_id, -1, SQLITE_TRANSIENT);
+  if (code_value != NULL)
+    sqlite3_bind_text (stmt, 4, code_value, -1, SQLITE_TRANSIENT);
+  if (code_system != NULL)
+    sqlite3_bind_text (stmt, 5, code_system, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 6, count + 1);
+  body = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+  while ((more = sqlite3_step (stmt) == SQLITE_ROW) && n < count)
     {
       if (n > 0)
         g_string_append_c (body, ',');
       g_string_append (body, "{\"resource\":");
       g_string_append (body, (const char *) sqlite3_column_text (stmt, 0));
-      g_string_append_c (body, '}');
+      g_string_append (body, ",\"search\":{\"mode\":\"match\"}}");
+      last_ms = sqlite3_column_int64 (stmt, 1);
+      g_free (last_id);
+      last_id = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
       n++;
     }
+  sqlite3_reset (stmt);
   g_string_append (body, "]");
-  if (sqlite3_step (stmt) == SQLITE_ROW || n == count)
+  if (more)
     {
-      /* More may follow: the next page starts where this one ended. */
+      /* The next page starts after this page's last entry. */
       GUri *uri = soup_server_message_get_uri (msg);
       g_autoptr(GHashTable) next = g_hash_table_new (g_str_hash, g_str_equal);
-      g_autofree char *offset_next = g_strdup_printf ("%" G_GINT64_FORMAT, offset + n);
+      g_autofree char *next_token = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", last_ms, last_id);
       g_autofree char *q = NULL;
       GHashTableIter it;
       gpointer k, v;
@@ -404,12 +472,11 @@ search_tasks (PdSandbox         *sandbox,
           while (g_hash_table_iter_next (&it, &k, &v))
             g_hash_table_insert (next, k, v);
         }
-      g_hash_table_insert (next, "_offset", offset_next);
+      g_hash_table_insert (next, "_page_token", next_token);
       q = soup_form_encode_hash (next);
       g_string_append_printf (body, ",\"link\":[{\"relation\":\"next\",\"url\":\"%s%s?%s\"}]",
                               sandbox->base_url, g_uri_get_path (uri), q);
     }
-  sqlite3_reset (stmt);
   g_string_append (body, "}");
   pd_sandbox_reply_text (msg, 200, FHIR_JSON, body->str);
   g_string_free (body, TRUE);

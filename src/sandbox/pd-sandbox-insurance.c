@@ -97,7 +97,10 @@ typedef struct {
   const char *msgid;
   JsonNode   *output;      /* owned */
   char       *err_msg;     /* owned; a business refusal */
+  char       *response;    /* owned; the envelope sent back */
 } Call;
+
+static gboolean answer (PdStore *store, gpointer user_data, GError **error);
 
 static char *
 china_time (PdSandbox  *sandbox,
@@ -317,7 +320,9 @@ do_1101 (Call    *call,
   return TRUE;
 }
 
-/* One transaction: the msgid is taken and the effect committed together. */
+/* One transaction: the msgid is taken, the effect committed and the
+ * answer recorded together, so a msgid the centre has seen always has
+ * the answer it gave (2601 and the tests read it back). */
 static gboolean
 run_call (PdStore  *store,
           gpointer  user_data,
@@ -327,6 +332,7 @@ run_call (PdStore  *store,
   g_autofree char *now = pd_sandbox_now_iso (call->sandbox);
   sqlite3_stmt *stmt = pd_store_prepare (store,
     "INSERT INTO nhsa_message (msgid, infno, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", error);
+  gboolean ok = TRUE;
 
   if (stmt == NULL)
     return FALSE;
@@ -337,48 +343,58 @@ run_call (PdStore  *store,
     return FALSE;
   if (sqlite3_changes (pd_store_get_db (store)) == 0)
     {
+      /* Refused, and not recorded: the first answer stays the msgid's. */
       call->err_msg = g_strdup_printf ("报文ID重复：msgid %s 已使用 (a msgid is never reused, not even for a retry)", call->msgid);
-      return TRUE;
+      return answer (store, call, error);
     }
   if (!g_str_equal (call->infno, "9001") && !sign_in_valid (call))
-    {
-      call->err_msg = g_strdup ("未签到或签到编号无效：请先调用 9001 签到 (sign in with 9001 first)");
-      return TRUE;
-    }
-  if (g_str_equal (call->infno, "9001"))
-    return do_9001 (call, error);
-  if (g_str_equal (call->infno, "9002"))
-    return do_9002 (call, error);
-  if (g_str_equal (call->infno, "1101"))
-    return do_1101 (call, error);
-  call->err_msg = g_strdup_printf ("交易 %s 在此沙箱中尚未实现 (not implemented in this sandbox yet)", call->infno);
-  return TRUE;
+    call->err_msg = g_strdup ("未签到或签到编号无效：请先调用 9001 签到 (sign in with 9001 first)");
+  else if (g_str_equal (call->infno, "9001"))
+    ok = do_9001 (call, error);
+  else if (g_str_equal (call->infno, "9002"))
+    ok = do_9002 (call, error);
+  else if (g_str_equal (call->infno, "1101"))
+    ok = do_1101 (call, error);
+  else
+    call->err_msg = g_strdup_printf ("交易 %s 在此沙箱中尚未实现 (not implemented in this sandbox yet)", call->infno);
+  if (!ok || !answer (store, call, error))
+    return FALSE;
+  stmt = pd_store_prepare (store, "UPDATE nhsa_message SET response = ? WHERE msgid = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, call->response, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, call->msgid, -1, SQLITE_TRANSIENT);
+  return pd_store_step_done (store, stmt, error);
 }
 
-static char *
-next_refmsgid (PdSandbox *sandbox)
+/* Builds the response envelope; inf_refmsgid takes the centre's next
+ * serial, in the caller's transaction. */
+static gboolean
+answer (PdStore  *store,
+        gpointer  user_data,
+        GError  **error)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, "UPDATE nhsa_serial SET last = last + 1 WHERE id = 1 RETURNING last", NULL);
-  gint64 serial = 0;
-  g_autofree char *when = china_time (sandbox, "%Y%m%d%H%M%S");
-
-  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
-    serial = sqlite3_column_int64 (stmt, 0);
-  if (stmt != NULL)
-    sqlite3_reset (stmt);
-  return g_strdup_printf ("110105%s%010" G_GINT64_FORMAT, when, serial % 10000000000);
-}
-
-static void
-reply_envelope (PdSandbox         *sandbox,
-                SoupServerMessage *msg,
-                Call              *call)
-{
+  Call *call = user_data;
+  PdSandbox *sandbox = call->sandbox;
+  sqlite3_stmt *stmt = pd_store_prepare (store, "UPDATE nhsa_serial SET last = last + 1 WHERE id = 1 RETURNING last", error);
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree char *ref = next_refmsgid (sandbox);
-  g_autofree char *base = china_time (sandbox, "%Y%m%d%H%M%S");
-  g_autofree char *stamp = g_strdup_printf ("%s%03d", base, (int) (pd_clock_now_us (sandbox->clock) / 1000 % 1000));
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *when = china_time (sandbox, "%Y%m%d%H%M%S");
+  g_autofree char *ref = NULL;
+  g_autofree char *stamp = g_strdup_printf ("%s%03d", when, (int) (pd_clock_now_us (sandbox->clock) / 1000 % 1000));
+  gint64 serial;
+
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_reset (stmt);
+      return pd_store_set_error (pd_store_get_db (store), SQLITE_ERROR, "nhsa_serial", error);
+    }
+  serial = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  ref = g_strdup_printf ("110105%s%010" G_GINT64_FORMAT, when, serial % 10000000000);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "infcode");
@@ -394,7 +410,7 @@ reply_envelope (PdSandbox         *sandbox,
   json_builder_set_member_name (b, "warn_msg");
   json_builder_add_null_value (b);
   json_builder_set_member_name (b, "output");
-  if (call->output != NULL)
+  if (call->output != NULL && call->err_msg == NULL)
     json_builder_add_value (b, json_node_ref (call->output));
   else
     {
@@ -403,7 +419,32 @@ reply_envelope (PdSandbox         *sandbox,
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  pd_sandbox_reply_json (msg, 200, "application/json", root);
+  json_generator_set_root (gen, root);
+  g_free (call->response);
+  call->response = json_generator_to_data (gen, NULL);
+  return TRUE;
+}
+
+static void
+reply_envelope (SoupServerMessage *msg,
+                Call              *call)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (call->response == NULL && !pd_store_write (call->sandbox->store, answer, call, &error))
+    {
+      pd_sandbox_reply_text (msg, 500, "text/plain", error->message);
+      return;
+    }
+  pd_sandbox_reply_text (msg, 200, "application/json", call->response);
+}
+
+static void
+call_clear (Call *call)
+{
+  g_clear_pointer (&call->output, json_node_unref);
+  g_clear_pointer (&call->err_msg, g_free);
+  g_clear_pointer (&call->response, g_free);
 }
 
 static void
@@ -417,19 +458,26 @@ nhsa_handler (PdSandbox         *sandbox,
   Call call = { sandbox };
   const char *fixmedins;
 
+  if (!g_str_equal (path, "/nhsa/fsi/api/rsfComIfsService/callService"))
+    {
+      pd_sandbox_reply_text (msg, 404, "text/plain", "the dispatcher is POST /nhsa/fsi/api/rsfComIfsService/callService");
+      return;
+    }
   if (!g_str_equal (soup_server_message_get_method (msg), "POST"))
     {
       pd_sandbox_reply_text (msg, 405, "text/plain", "POST the envelope here");
       return;
     }
-  if (!gateway_check (sandbox, msg))
+  /* A duplicate delivered behind the gateway (a --faults copy) meets the
+   * centre's msgid check, not the gateway's nonce check. */
+  if (!pd_sandbox_is_duplicate_copy (msg) && !gateway_check (sandbox, msg))
     return;
   root = pd_sandbox_read_json (msg, &parse_error);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       call.err_msg = g_strdup_printf ("报文格式错误 (%s)", parse_error != NULL ? parse_error : "not an object");
-      reply_envelope (sandbox, msg, &call);
-      g_free (call.err_msg);
+      reply_envelope (msg, &call);
+      call_clear (&call);
       return;
     }
   call.request = json_node_get_object (root);
@@ -440,19 +488,18 @@ nhsa_handler (PdSandbox         *sandbox,
       || fixmedins == NULL || !g_str_has_prefix (call.msgid, fixmedins))
     {
       call.err_msg = g_strdup ("报文头错误：infno 4 位，msgid 30 位且以定点机构编码开头 (bad envelope header)");
-      reply_envelope (sandbox, msg, &call);
-      g_free (call.err_msg);
+      reply_envelope (msg, &call);
+      call_clear (&call);
       return;
     }
   if (!pd_store_write (sandbox->store, run_call, &call, &error))
     {
-      g_clear_pointer (&call.output, json_node_unref);
-      g_free (call.err_msg);
+      /* Rolled back: nothing of it was committed, the msgid is free. */
+      call_clear (&call);
       call.err_msg = g_strdup_printf ("中心内部错误 (%s)", error->message);
     }
-  reply_envelope (sandbox, msg, &call);
-  g_clear_pointer (&call.output, json_node_unref);
-  g_free (call.err_msg);
+  reply_envelope (msg, &call);
+  call_clear (&call);
 }
 
 void

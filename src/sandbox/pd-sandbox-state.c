@@ -181,7 +181,7 @@ pd_sandbox_state_open (PdSandbox *sandbox,
   if (!count_people (sandbox, &people))
     return FALSE;
   if (people == 0)
-    return pd_sandbox_seed_people (sandbox, 24, error);
+    return pd_sandbox_seed_people (sandbox, PD_SANDBOX_DEMO_PEOPLE, error);
   return TRUE;
 }
 
@@ -211,21 +211,49 @@ typedef struct {
   gint64   now_us;
 } SeedJob;
 
-/* Ages spread so that every population rule has someone: small children,
- * school children, adults (a pregnant and a breastfeeding woman among
- * them), the elderly. */
-static int
-age_for (guint i,
-         GRand *rand)
+/* The first demo people are fixed kinds, so that every population rule
+ * and both insurance types have someone whatever the seed; names, birth
+ * days and balances come from the seed. */
+typedef struct {
+  int         min_age, max_age;   /* whole years, inclusive */
+  char        sex;                /* 'm', 'f' or 0 for either */
+  const char *insutype;           /* 310 employees, 390 residents */
+  gboolean    pregnant, lactating;
+  gboolean    no_balance;         /* an employee whose account is empty */
+} Kind;
+
+static const Kind demo_kinds[] = {
+  { 0, 0, 0, "390" },                         /* infant: dosing per kg */
+  { 2, 5, 0, "390" },                         /* small child */
+  { 6, 12, 0, "390" },                        /* school child */
+  { 24, 36, 'f', "310", TRUE, FALSE },        /* pregnant employee */
+  { 24, 36, 'f', "390", FALSE, TRUE },        /* breastfeeding resident */
+  { 70, 88, 'm', "310" },                     /* elderly retired employee */
+  { 65, 85, 'f', "390" },                     /* elderly resident */
+  { 30, 55, 'm', "310" },                     /* employee */
+  { 25, 50, 'f', "310" },                     /* employee */
+  { 14, 17, 0, "390" },                       /* adolescent */
+  { 22, 60, 'm', "390" },                     /* adult resident */
+  { 35, 59, 0, "310", FALSE, FALSE, TRUE },   /* employee, empty account */
+};
+
+/* After the fixed kinds: ages spread over every population. */
+static void
+kind_for (guint  i,
+          GRand *rand,
+          Kind  *kind)
 {
-  switch (i % 6)
+  static const int bands[6][2] = { { 1, 5 }, { 6, 13 }, { 22, 44 }, { 22, 44 }, { 45, 64 }, { 65, 89 } };
+
+  if (i < G_N_ELEMENTS (demo_kinds))
     {
-    case 0: return g_rand_int_range (rand, 1, 6);
-    case 1: return g_rand_int_range (rand, 6, 14);
-    case 2: case 3: return g_rand_int_range (rand, 22, 45);
-    case 4: return g_rand_int_range (rand, 45, 65);
-    default: return g_rand_int_range (rand, 65, 90);
+      *kind = demo_kinds[i];
+      return;
     }
+  memset (kind, 0, sizeof *kind);
+  kind->min_age = bands[i % 6][0];
+  kind->max_age = bands[i % 6][1];
+  kind->insutype = kind->min_age >= 22 && kind->max_age < 65 && g_rand_int_range (rand, 0, 3) != 0 ? "310" : "390";
 }
 
 static gboolean
@@ -239,38 +267,49 @@ write_people (PdStore  *store,
     " insuplc_admdvs, emp_name, balance_fen, pregnant, lactating, weight_g)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
   g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (job->now_us / G_USEC_PER_SEC);
-  GDateTime *today = g_date_time_to_timezone (utc, pd_china_time_zone ());
+  g_autoptr(GDateTime) today = g_date_time_to_timezone (utc, pd_china_time_zone ());
 
   if (stmt == NULL)
-    {
-      g_date_time_unref (today);
-      return FALSE;
-    }
+    return FALSE;
   for (guint k = 0; k < job->count; k++)
     {
       guint i = (guint) job->first + k;
-      gboolean male = g_rand_boolean (job->rand);
-      int age = age_for (i, job->rand);
-      int year = g_date_time_get_year (today) - age - 1 + (g_rand_int_range (job->rand, 0, 2));
-      int month = g_rand_int_range (job->rand, 1, 13);
-      int day = g_rand_int_range (job->rand, 1, 29);
-      gboolean employee = age >= 22 && age < 65 && g_rand_int_range (job->rand, 0, 3) != 0;
+      Kind kind;
+      gboolean male, employee;
+      int age;
       char first17[18], certno[19];
-      g_autofree char *name = g_strconcat (surnames[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (surnames))],
-                                           male ? given_male[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (given_male))]
-                                                : given_female[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (given_female))],
-                                           NULL);
+      g_autoptr(GDateTime) years_ago = NULL;
+      g_autoptr(GDateTime) born = NULL;
+      g_autofree char *name = NULL;
       g_autofree char *patient_id = g_strdup_printf ("pat-%04u", i + 1);
       g_autofree char *psn_no = g_strdup_printf ("11000000%08u", 10000000 + i * 7919 % 10000000);
-      g_autofree char *birth = g_strdup_printf ("%04d-%02d-%02d", year, month, day);
-      g_autofree char *phone = g_strdup_printf ("13%09u", g_rand_int_range (job->rand, 0, 1000000000));
-      int serial = g_rand_int_range (job->rand, 0, 500) * 2 + (male ? 1 : 0);
-      gboolean pregnant = !male && age >= 22 && age < 40 && i % 6 == 2;
-      gboolean lactating = !male && age >= 22 && age < 40 && i % 6 == 3;
-      int weight_g = age < 14 ? 8000 + age * 3000 + g_rand_int_range (job->rand, 0, 4000)
-                              : 50000 + g_rand_int_range (job->rand, 0, 30000);
+      g_autofree char *birth = NULL;
+      g_autofree char *birth_digits = NULL;
+      g_autofree char *phone = NULL;
+      int weight_g;
 
-      g_snprintf (first17, sizeof first17, "110105%04d%02d%02d%03d", year, month, day, serial % 1000);
+      kind_for (i, job->rand, &kind);
+      male = kind.sex == 'm' || (kind.sex == 0 && g_rand_boolean (job->rand));
+      employee = g_str_equal (kind.insutype, "310");
+      age = g_rand_int_range (job->rand, kind.min_age, kind.max_age + 1);
+      /* Exactly `age` whole years old today. */
+      years_ago = g_date_time_add_years (today, -age);
+      born = g_date_time_add_days (years_ago, -g_rand_int_range (job->rand, 1, 365));
+      birth = g_date_time_format (born, "%Y-%m-%d");
+      name = g_strconcat (surnames[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (surnames))],
+                          male ? given_male[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (given_male))]
+                               : given_female[g_rand_int_range (job->rand, 0, G_N_ELEMENTS (given_female))],
+                          NULL);
+      phone = g_strdup_printf ("13%09u", g_rand_int_range (job->rand, 0, 1000000000));
+      weight_g = age < 1 ? 6000 + g_rand_int_range (job->rand, 0, 3000)
+               : age < 14 ? 8000 + age * 3000 + g_rand_int_range (job->rand, 0, 4000)
+               : 50000 + g_rand_int_range (job->rand, 0, 30000);
+
+      /* Unique by construction, even for a million bulk-loaded people:
+       * the area code and the sequence number come from the row number,
+       * the sequence number's parity from the sex as GB 11643 wants. */
+      birth_digits = g_date_time_format (born, "%Y%m%d");
+      g_snprintf (first17, sizeof first17, "%06u%s%03u", 110105 + i / 500, birth_digits, (i % 500) * 2 + (male ? 1 : 0));
       g_snprintf (certno, sizeof certno, "%s%c", first17, id_check_digit (first17));
       sqlite3_bind_text (stmt, 1, patient_id, -1, SQLITE_TRANSIENT);
       sqlite3_bind_text (stmt, 2, psn_no, -1, SQLITE_TRANSIENT);
@@ -279,22 +318,18 @@ write_people (PdStore  *store,
       sqlite3_bind_text (stmt, 5, male ? "male" : "female", -1, SQLITE_STATIC);
       sqlite3_bind_text (stmt, 6, birth, -1, SQLITE_TRANSIENT);
       sqlite3_bind_text (stmt, 7, phone, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text (stmt, 8, employee ? "310" : "390", -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 8, kind.insutype, -1, SQLITE_STATIC);
       sqlite3_bind_text (stmt, 9, "110105", -1, SQLITE_STATIC);
       if (employee)
-        sqlite3_bind_text (stmt, 10, "示例科技有限公司", -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 11, employee ? g_rand_int_range (job->rand, 5000, 300000) : 0);
-      sqlite3_bind_int (stmt, 12, pregnant);
-      sqlite3_bind_int (stmt, 13, lactating);
+        sqlite3_bind_text (stmt, 10, age >= 60 ? "示例科技有限公司（退休）" : "示例科技有限公司", -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 11, employee && !kind.no_balance ? g_rand_int_range (job->rand, 5000, 300000) : 0);
+      sqlite3_bind_int (stmt, 12, kind.pregnant);
+      sqlite3_bind_int (stmt, 13, kind.lactating);
       sqlite3_bind_int (stmt, 14, weight_g);
       if (!pd_store_step_done (store, stmt, error))
-        {
-          g_date_time_unref (today);
-          return FALSE;
-        }
+        return FALSE;
       sqlite3_clear_bindings (stmt);
     }
-  g_date_time_unref (today);
   return TRUE;
 }
 

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 
 typedef struct _PdSandboxFaults PdSandboxFaults;
 
+/* Demo people made on the first start (pd-sandbox-state.c). */
+#define PD_SANDBOX_DEMO_PEOPLE 24
+
 typedef struct {
   PdStore         *store;
   PdClock         *clock;
@@ -65,6 +68,9 @@ PdSandboxFaults *pd_sandbox_faults_new  (const char  *spec,
                                          guint64      seed,
                                          GError     **error);
 void             pd_sandbox_faults_free (PdSandboxFaults *faults);
+JsonNode        *pd_sandbox_faults_report (PdSandboxFaults *faults);
+/* TRUE while a service handles the second delivery of a duplicate. */
+gboolean         pd_sandbox_is_duplicate_copy (SoupServerMessage *msg);
 
 /* Answers. */
 void      pd_sandbox_reply_json       (SoupServerMessage *msg,

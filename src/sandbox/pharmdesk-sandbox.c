@@ -93,7 +93,7 @@ main (int    argc,
       N_("Fault injection, e.g. drop-request=0.1,drop-response=0.1,http-500=0.05,garbage=0.05,duplicate=0.1,delay=200"), N_("SPEC") },
     { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &time_scale, N_("Run the sandbox clock this many times real speed"), N_("X") },
     { "now", 0, 0, G_OPTION_ARG_STRING, &now, N_("Start the sandbox clock at this time (ISO 8601 with offset)"), N_("TIME") },
-    { "control", 0, 0, G_OPTION_ARG_NONE, &control, N_("Serve /sandbox/control/{clock,plant,bulk-load} for tests"), NULL },
+    { "control", 0, 0, G_OPTION_ARG_NONE, &control, N_("Serve /sandbox/control/{clock,plant,bulk-load,faults} for tests"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
@@ -109,10 +109,26 @@ main (int    argc,
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context, _("The hospital (FHIR), the insurance centre and a courier on loopback, for demos, training and tests."));
+  g_option_context_set_description (context, _(
+    "Faults (--faults SPEC): a comma-separated list of KIND=P, P a probability from 0 to 1,\n"
+    "and delay=MS. The probabilities add up to 1 at most; each request to a service meets\n"
+    "at most one fault, drawn in order from a generator seeded by --seed, so the same seed\n"
+    "and the same requests give the same faults. /sandbox/control is never faulted.\n"
+    "  drop-request=P   the connection closes before the request is handled: nothing committed\n"
+    "  drop-response=P  the request is handled and committed, then the connection closes unanswered\n"
+    "  http-500=P       HTTP 500 before the request is handled: nothing committed\n"
+    "  garbage=P        handled and committed, the answer's body cut short and garbled\n"
+    "  duplicate=P      handled twice; the copy is refused by its idempotency key (the msgid\n"
+    "                   at the insurance centre), and the first answer goes back\n"
+    "  delay=MS         every answer waits MS milliseconds (0 to 600000)\n"
+    "Example: --faults drop-request=0.2,drop-response=0.1,http-500=0.05,garbage=0.05,duplicate=0.1,delay=200\n"
+    "\n"
+    "On start the sandbox writes DIR/client.ini (cli.md's format; credentials are made once and\n"
+    "kept in DIR/sandbox.db) and prints “listening http://127.0.0.1:PORT” when ready."));
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail ("%s", error->message);
   if (listen == NULL || state == NULL)
-    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control]"));
+    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control] [--now ISO]"));
   if (time_scale < 0)
     return fail ("%s", _("--time-scale must be 0 or more"));
 

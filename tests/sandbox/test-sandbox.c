@@ -197,6 +197,37 @@ sign_in (Sandbox *sb)
   return g_strdup (json_object_get_string_member (json_object_get_object_member (json_object_get_object_member (o, "output"), "signinoutb"), "sign_no"));
 }
 
+/* "id1,id2," of a searchset Bundle's entries. */
+static char *
+ids_of (JsonObject *bundle)
+{
+  JsonArray *entries = json_object_get_array_member (bundle, "entry");
+  GString *ids = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *resource = json_object_get_object_member (json_array_get_object_element (entries, i), "resource");
+
+      g_string_append_printf (ids, "%s,", json_object_get_string_member (resource, "id"));
+    }
+  return g_string_free (ids, FALSE);
+}
+
+static char *
+next_link (JsonObject *bundle)
+{
+  JsonArray *links = json_object_has_member (bundle, "link") ? json_object_get_array_member (bundle, "link") : NULL;
+
+  for (guint i = 0; links != NULL && i < json_array_get_length (links); i++)
+    {
+      JsonObject *l = json_array_get_object_element (links, i);
+
+      if (g_str_equal (json_object_get_string_member (l, "relation"), "next"))
+        return g_strdup (json_object_get_string_member (l, "url"));
+    }
+  return NULL;
+}
+
 /* --- tests ------------------------------------------------------------------ */
 
 static void
@@ -476,24 +507,51 @@ test_control (void)
                                            "&_lastUpdated=ge2026-11-20T09:00:00%2B08:00&_sort=_lastUpdated&_count=2", NULL);
     const char *h[] = { "Authorization", auth2, NULL };
     g_autoptr(JsonObject) page = NULL;
+    g_autofree char *seen = NULL;
+    g_autoptr(GString) seen_all = g_string_new (NULL);
+    char *next;
 
+#define TASK(id, when) "{\"resourceType\":\"Task\",\"id\":\"" id "\",\"status\":\"requested\"," \
+      "\"code\":{\"coding\":[{\"system\":\"urn:pharmdesk:task\",\"code\":\"rx-review\"}]}," \
+      "\"meta\":{\"lastUpdated\":\"" when "\"}}"
     g_assert_cmpuint (request ("POST", plant, "application/json",
-      "{\"resources\":["
-      "{\"resourceType\":\"Task\",\"id\":\"t1\",\"status\":\"requested\",\"meta\":{\"lastUpdated\":\"2026-11-20T09:30:00.000+08:00\"}},"
-      "{\"resourceType\":\"Task\",\"id\":\"t2\",\"status\":\"requested\",\"meta\":{\"lastUpdated\":\"2026-11-20T09:30:00.000+08:00\"}},"
-      "{\"resourceType\":\"Task\",\"id\":\"t3\",\"status\":\"requested\",\"meta\":{\"lastUpdated\":\"2026-11-20T09:30:00.000+08:00\"}}]}",
+      "{\"resources\":[" TASK ("t1", "2026-11-20T09:30:00.000+08:00") "," TASK ("t2", "2026-11-20T09:30:00.000+08:00") ","
+      TASK ("t3", "2026-11-20T09:30:00.000+08:00") ","
+      "{\"resourceType\":\"Task\",\"id\":\"other\",\"status\":\"requested\",\"code\":{\"coding\":[{\"system\":\"urn:pharmdesk:task\",\"code\":\"something-else\"}]}}]}",
       NULL, NULL), ==, 200);
     g_assert_cmpuint (request ("GET", search, NULL, NULL, h, &reply), ==, 200);
     page = parse_object (reply);
     g_assert_cmpuint (json_array_get_length (json_object_get_array_member (page, "entry")), ==, 2);
     g_assert_nonnull (strstr (reply, "\"relation\":\"next\""));
     g_assert_nonnull (strstr (reply, "2026-11-20T09:30:00.000+08:00"));
+    seen = ids_of (page);
+    /* t1 changes between the pages and moves to the end: the next page
+     * must still hold t3, then t1 again at its new version. */
+    g_assert_cmpuint (request ("POST", plant, "application/json", "{\"resources\":[" TASK ("t1", "2026-11-20T09:45:00.000+08:00") "]}",
+                               NULL, NULL), ==, 200);
+    while ((next = next_link (page)) != NULL)
+      {
+        g_autofree char *more = NULL;
+        g_autofree char *ids = NULL;
+
+        g_clear_pointer (&page, json_object_unref);
+        g_assert_cmpuint (request ("GET", next, NULL, NULL, h, &more), ==, 200);
+        g_free (next);
+        page = parse_object (more);
+        ids = ids_of (page);
+        g_string_append (seen_all, ids);
+      }
+    g_assert_cmpstr (seen, ==, "t1,t2,");
+    g_assert_cmpstr (seen_all->str, ==, "t3,t1,");
+#undef TASK
     g_assert_cmpuint (request ("POST", plant, "application/json", "{\"resources\":[{\"id\":\"x\"}]}", NULL, NULL), ==, 400);
 
-    g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"people\":100}", NULL, NULL), ==, 200);
+    /* Enough people that made-up ID numbers would collide by chance. */
+    g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"people\":20000}", NULL, NULL), ==, 200);
   }
   sandbox_stop (&sb, SIGTERM);
-  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person"), ==, 124);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person"), ==, 20024);
+  g_assert_cmpint (count_rows (state, "SELECT count(DISTINCT certno) FROM person"), ==, 20024);
 }
 
 static void
