@@ -1,0 +1,1083 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-fhir-reader"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pd-clock.h"
+#include "pd-fhir-reader.h"
+
+G_DEFINE_QUARK (pd-fhir-error-quark, pd_fhir_error)
+
+#define SNOMED "http://snomed.info/sct"
+#define LOINC "http://loinc.org"
+#define UCUM "http://unitsofmeasure.org"
+#define DAY_US (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
+
+typedef struct {
+  JsonObject *bundle;
+  GHashTable *by_full_url;   /* fullUrl → JsonObject */
+  GHashTable *by_type_id;    /* "Type/id" → JsonObject */
+  GPtrArray  *resources;     /* JsonObject*, Bundle order */
+  PdKb       *kb;
+} Reader;
+
+void
+pd_rx_free (PdRx *rx)
+{
+  if (rx == NULL)
+    return;
+  g_free (rx->id);
+  g_free (rx->system);
+  g_clear_pointer (&rx->lines, g_ptr_array_unref);
+  g_clear_pointer (&rx->qualifications, g_ptr_array_unref);
+  g_clear_pointer (&rx->allergies, g_ptr_array_unref);
+  g_free (rx);
+}
+
+static void
+line_free (gpointer data)
+{
+  PdRxLine *l = data;
+
+  g_free (l->id);
+  g_free (l->version);
+  g_free (l->status);
+  g_free (l->drug_text);
+  g_free (l->dose_unit);
+  g_free (l->route);
+  g_free (l->route_text);
+  g_free (l->quantity_unit);
+  g_clear_pointer (&l->icd10, g_ptr_array_unref);
+  g_free (l);
+}
+
+static void
+qualification_free (gpointer data)
+{
+  PdQualification *q = data;
+
+  g_free (q->code);
+  g_free (q);
+}
+
+static void
+allergy_free (gpointer data)
+{
+  PdRxAllergy *a = data;
+
+  g_strfreev (a->terms);
+  g_free (a);
+}
+
+/* --- JSON helpers ----------------------------------------------------------- */
+
+static JsonObject *
+obj (JsonObject *o,
+     const char *member)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static JsonArray *
+arr (JsonObject *o,
+     const char *member)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+static const char *
+str (JsonObject *o,
+     const char *member)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+         ? json_node_get_string (n) : NULL;
+}
+
+static gboolean
+num (JsonObject *o,
+     const char *member,
+     double     *out)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+  GType t;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+    return FALSE;
+  t = json_node_get_value_type (n);
+  if (t == G_TYPE_INT64)
+    *out = (double) json_node_get_int (n);
+  else if (t == G_TYPE_DOUBLE)
+    *out = json_node_get_double (n);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static JsonObject *
+arr_obj (JsonArray *a,
+         guint      i)
+{
+  JsonNode *n;
+
+  if (a == NULL || i >= json_array_get_length (a))
+    return NULL;
+  n = json_array_get_element (a, i);
+  return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static gboolean
+codeable_has (JsonObject *cc,
+              const char *system,
+              const char *code)
+{
+  JsonArray *codings = arr (cc, "coding");
+
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *c = arr_obj (codings, i);
+
+      if ((system == NULL || g_strcmp0 (str (c, "system"), system) == 0) && g_strcmp0 (str (c, "code"), code) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static const char *
+resource_label (JsonObject *r)
+{
+  static char buf[128];
+
+  g_snprintf (buf, sizeof buf, "%s %s", str (r, "resourceType") != NULL ? str (r, "resourceType") : "resource",
+              str (r, "id") != NULL ? str (r, "id") : "(no id)");
+  return buf;
+}
+
+/* --- references ----------------------------------------------------------------- */
+
+/* Type/id (a /_history/n suffix dropped), a fullUrl, or #id in contained. */
+static JsonObject *
+resolve (Reader     *r,
+         JsonObject *from,
+         const char *reference)
+{
+  g_autofree char *ref = NULL;
+  char *hist;
+  JsonObject *found;
+
+  if (reference == NULL)
+    return NULL;
+  if (reference[0] == '#')
+    {
+      JsonArray *contained = arr (from, "contained");
+
+      for (guint i = 0; contained != NULL && i < json_array_get_length (contained); i++)
+        if (g_strcmp0 (str (arr_obj (contained, i), "id"), reference + 1) == 0)
+          return arr_obj (contained, i);
+      return NULL;
+    }
+  found = g_hash_table_lookup (r->by_full_url, reference);
+  if (found != NULL)
+    return found;
+  ref = g_strdup (reference);
+  hist = strstr (ref, "/_history/");
+  if (hist != NULL)
+    *hist = '\0';
+  found = g_hash_table_lookup (r->by_full_url, ref);
+  if (found != NULL)
+    return found;
+  found = g_hash_table_lookup (r->by_type_id, ref);
+  if (found != NULL)
+    return found;
+  /* An absolute URL ending in Type/id. */
+  {
+    char *slash = strrchr (ref, '/');
+
+    if (slash != NULL && slash != ref)
+      {
+        char *type = slash - 1;
+
+        while (type > ref && type[-1] != '/')
+          type--;
+        return g_hash_table_lookup (r->by_type_id, type);
+      }
+  }
+  return NULL;
+}
+
+/* A reference the engine follows: a dangling one is bad input. */
+static gboolean
+follow (Reader      *r,
+        JsonObject  *from,
+        const char  *member,
+        const char  *want_type,
+        JsonObject **out,
+        GError     **error)
+{
+  JsonObject *ref = obj (from, member);
+  const char *reference = str (ref, "reference");
+  JsonObject *target;
+
+  *out = NULL;
+  if (reference == NULL)
+    return TRUE;
+  target = resolve (r, from, reference);
+  if (target == NULL || (want_type != NULL && g_strcmp0 (str (target, "resourceType"), want_type) != 0
+                         && !(g_str_equal (want_type, "Practitioner")
+                              && g_strcmp0 (str (target, "resourceType"), "PractitionerRole") == 0)))
+    {
+      g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID,
+                   _("%s: its %s “%s” does not resolve to a %s in the Bundle"),
+                   resource_label (from), member, reference, want_type != NULL ? want_type : "resource");
+      return FALSE;
+    }
+  *out = target;
+  return TRUE;
+}
+
+/* --- times --------------------------------------------------------------------- */
+
+static gboolean
+is_date_only (const char *s)
+{
+  return s != NULL && strlen (s) == 10 && s[4] == '-' && s[7] == '-';
+}
+
+/* A dateTime: with an offset as written; a date alone is that day in China
+ * time; end-of-day when asked. */
+static gboolean
+parse_time (const char *s,
+            gboolean    end_of_day,
+            gint64     *out)
+{
+  if (s == NULL)
+    return FALSE;
+  if (is_date_only (s))
+    {
+      g_autofree char *iso = g_strdup_printf ("%sT%s+08:00", s, end_of_day ? "23:59:59" : "00:00:00");
+
+      return pd_time_parse_iso (iso, out, NULL);
+    }
+  if (strchr (s, 'T') != NULL && !pd_time_parse_iso (s, out, NULL))
+    {
+      /* No offset written: China time. */
+      g_autofree char *iso = g_strconcat (s, "+08:00", NULL);
+
+      return pd_time_parse_iso (iso, out, NULL);
+    }
+  return strchr (s, 'T') != NULL;
+}
+
+static void
+china_date (gint64 us,
+            int   *y,
+            int   *m,
+            int   *d)
+{
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) local = g_date_time_to_timezone (utc, pd_china_time_zone ());
+
+  g_date_time_get_ymd (local, y, m, d);
+}
+
+static gint64
+china_end_of_day (int y,
+                  int m,
+                  int d,
+                  int plus_days)
+{
+  g_autoptr(GDateTime) day = g_date_time_new (pd_china_time_zone (), y, m, d, 23, 59, 59);
+  g_autoptr(GDateTime) later = g_date_time_add_days (day, plus_days);
+
+  return g_date_time_to_unix (later) * G_USEC_PER_SEC;
+}
+
+static gboolean
+leap (int y)
+{
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Completed years at (ty, tm, td); a 29 February birthday counts from
+ * 1 March in other years. */
+static int
+age_at (int by,
+        int bm,
+        int bd,
+        int ty,
+        int tm,
+        int td)
+{
+  if (bm == 2 && bd == 29 && !leap (ty))
+    {
+      bm = 3;
+      bd = 1;
+    }
+  return ty - by - ((tm < bm || (tm == bm && td < bd)) ? 1 : 0);
+}
+
+static void
+read_age (PdRx       *rx,
+          const char *birth)
+{
+  int y = 0, m = 0, d = 0, n;
+
+  rx->age_for_child = rx->age_for_elderly = -1;
+  if (birth == NULL || !rx->has_authored)
+    return;
+  n = sscanf (birth, "%4d-%2d-%2d", &y, &m, &d);
+  if (n < 1 || y < 1800)
+    return;
+  {
+    int ty, tm, td;
+
+    china_date (rx->authored_us, &ty, &tm, &td);
+    if (n == 1)
+      {
+        rx->age_for_child = age_at (y, 12, 31, ty, tm, td);
+        rx->age_for_elderly = age_at (y, 1, 1, ty, tm, td);
+      }
+    else if (n == 2)
+      {
+        rx->age_for_child = age_at (y, m, g_date_get_days_in_month (m, y), ty, tm, td);
+        rx->age_for_elderly = age_at (y, m, 1, ty, tm, td);
+      }
+    else
+      rx->age_for_child = rx->age_for_elderly = age_at (y, m, d, ty, tm, td);
+  }
+}
+
+/* --- units and codes --------------------------------------------------------------- */
+
+static const struct { const char *snomed; const char *token; } snomed_routes[] = {
+  { "26643006", "oral" }, { "47625008", "iv" }, { "78421000", "im" }, { "34206005", "sc" },
+  { "6064005", "topical" }, { "447694001", "inhaled" }, { "37161004", "rectal" }, { "37839007", "sublingual" },
+  { "54485002", "ophthalmic" }, { "46713006", "nasal" }, { "45890007", "transdermal" },
+};
+
+static const struct { const char *word; const char *token; } chinese_routes[] = {
+  { "口服", "oral" }, { "静脉滴注", "iv" }, { "静脉注射", "iv" }, { "肌内注射", "im" }, { "皮下注射", "sc" },
+  { "外用", "topical" }, { "吸入", "inhaled" }, { "直肠给药", "rectal" }, { "舌下含服", "sublingual" },
+  { "滴眼", "ophthalmic" }, { "滴鼻", "nasal" }, { "透皮贴", "transdermal" },
+};
+
+static const struct { const char *code; int per_day; } timing_codes[] = {
+  { "QD", 1 }, { "QOD", 1 }, { "AM", 1 }, { "PM", 1 }, { "BED", 1 }, { "WK", 1 }, { "MO", 1 },
+  { "BID", 2 }, { "TID", 3 }, { "QID", 4 }, { "Q8H", 3 }, { "Q6H", 4 }, { "Q4H", 6 }, { "Q3H", 8 },
+  { "Q2H", 12 }, { "Q1H", 24 }, { "Q12H", 2 },
+};
+
+static const char *
+route_token (JsonObject *route)
+{
+  JsonArray *codings = arr (route, "coding");
+  const char *text = str (route, "text");
+  static const char *tokens[] = { "oral", "iv", "im", "sc", "topical", "inhaled", "rectal", "sublingual",
+                                  "ophthalmic", "nasal", "transdermal" };
+
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *c = arr_obj (codings, i);
+
+      if (g_strcmp0 (str (c, "system"), SNOMED) != 0)
+        continue;
+      for (guint k = 0; k < G_N_ELEMENTS (snomed_routes); k++)
+        if (g_strcmp0 (str (c, "code"), snomed_routes[k].snomed) == 0)
+          return snomed_routes[k].token;
+    }
+  if (text != NULL)
+    {
+      g_autofree char *trimmed = g_strstrip (g_strdup (text));
+
+      for (guint k = 0; k < G_N_ELEMENTS (tokens); k++)
+        if (g_ascii_strcasecmp (trimmed, tokens[k]) == 0)
+          return tokens[k];
+      for (guint k = 0; k < G_N_ELEMENTS (chinese_routes); k++)
+        if (g_str_equal (trimmed, chinese_routes[k].word))
+          return chinese_routes[k].token;
+    }
+  return NULL;
+}
+
+/* The most doses that can fall in one day; 0 when not understood. */
+static int
+per_day (JsonObject *timing,
+         gboolean   *present)
+{
+  JsonObject *repeat = obj (timing, "repeat");
+  JsonObject *code = obj (timing, "code");
+
+  *present = FALSE;
+  if (repeat != NULL && (json_object_has_member (repeat, "frequency") || json_object_has_member (repeat, "frequencyMax")
+                         || json_object_has_member (repeat, "period")))
+    {
+      double f = 1, p = 0;
+      const char *unit = str (repeat, "periodUnit");
+
+      *present = TRUE;
+      if (!num (repeat, "frequencyMax", &f) && !num (repeat, "frequency", &f))
+        f = 1;
+      if (!num (repeat, "period", &p) || p <= 0 || f <= 0 || unit == NULL)
+        return 0;
+      if (g_str_equal (unit, "h"))
+        return (int) ceil (f * 24.0 / p - 1e-9);
+      if (g_str_equal (unit, "d"))
+        return (int) ceil (f / p - 1e-9);
+      if (g_str_equal (unit, "wk"))
+        return (int) ceil (f / (p * 7) - 1e-9);
+      if (g_str_equal (unit, "mo"))
+        return (int) ceil (f / (p * 30) - 1e-9);
+      return 0;
+    }
+  if (code != NULL)
+    {
+      JsonArray *codings = arr (code, "coding");
+      const char *text = str (code, "text");
+
+      *present = TRUE;
+      for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+        for (guint k = 0; k < G_N_ELEMENTS (timing_codes); k++)
+          if (g_strcmp0 (str (arr_obj (codings, i), "code"), timing_codes[k].code) == 0)
+            return timing_codes[k].per_day;
+      for (guint k = 0; text != NULL && k < G_N_ELEMENTS (timing_codes); k++)
+        if (g_ascii_strcasecmp (text, timing_codes[k].code) == 0)
+          return timing_codes[k].per_day;
+      return 0;
+    }
+  return 0;
+}
+
+static char *
+quantity_unit (JsonObject *q)
+{
+  const char *code = str (q, "code");
+  const char *unit = str (q, "unit");
+
+  if (code != NULL && g_strcmp0 (str (q, "system"), UCUM) == 0)
+    return g_strdup (code);
+  if (unit != NULL)
+    return g_strdup (unit);
+  return g_strdup (code);
+}
+
+static double
+duration_days (JsonObject *d)
+{
+  double v;
+  g_autofree char *unit = quantity_unit (d);
+
+  if (!num (d, "value", &v) || unit == NULL)
+    return NAN;
+  if (g_str_equal (unit, "h"))
+    return v / 24.0;
+  if (g_str_equal (unit, "d"))
+    return v;
+  if (g_str_equal (unit, "wk"))
+    return v * 7;
+  if (g_str_equal (unit, "mo"))
+    return v * 30;
+  if (g_str_equal (unit, "a"))
+    return v * 365;
+  return NAN;
+}
+
+static gboolean
+is_icd10_system (const char *system)
+{
+  return system != NULL && (g_str_equal (system, "http://hl7.org/fhir/sid/icd-10") || strstr (system, "icd-10") != NULL);
+}
+
+static void
+read_diagnosis_codes (PdRxLine   *line,
+                      JsonObject *cc)
+{
+  JsonArray *codings = arr (cc, "coding");
+
+  if (str (cc, "text") != NULL && *str (cc, "text") != '\0')
+    line->has_diagnosis = TRUE;
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *c = arr_obj (codings, i);
+
+      if (str (c, "code") == NULL)
+        continue;
+      line->has_diagnosis = TRUE;
+      if (is_icd10_system (str (c, "system")))
+        g_ptr_array_add (line->icd10, g_ascii_strup (str (c, "code"), -1));
+    }
+}
+
+/* The first coding equal to a drugs.csv code; failing that the first ATC
+ * coding equal to an atc. */
+static const PdKbDrug *
+match_drug (Reader     *r,
+            JsonObject *cc,
+            char      **text)
+{
+  JsonArray *codings = arr (cc, "coding");
+
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *c = arr_obj (codings, i);
+
+      if (*text == NULL)
+        *text = g_strdup (str (c, "display") != NULL ? str (c, "display") : str (c, "code"));
+    }
+  if (*text == NULL && str (cc, "text") != NULL)
+    *text = g_strdup (str (cc, "text"));
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      const PdKbDrug *d = pd_kb_find_drug (r->kb, str (arr_obj (codings, i), "code"));
+
+      if (d != NULL)
+        return d;
+    }
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *c = arr_obj (codings, i);
+
+      if (g_strcmp0 (str (c, "system"), "http://www.whocc.no/atc") == 0)
+        {
+          const PdKbDrug *d = pd_kb_find_drug_by_atc (r->kb, str (c, "code"));
+
+          if (d != NULL)
+            return d;
+        }
+    }
+  return NULL;
+}
+
+/* --- lines -------------------------------------------------------------------------- */
+
+static gboolean
+read_line (Reader      *r,
+           JsonObject  *mr,
+           guint        position,
+           PdRxLine   **out,
+           GError     **error)
+{
+  PdRxLine *line = g_new0 (PdRxLine, 1);
+  JsonObject *dosage = arr_obj (arr (mr, "dosageInstruction"), 0);
+  JsonObject *dose_rate = arr_obj (arr (dosage, "doseAndRate"), 0);
+  JsonObject *dose = obj (dose_rate, "doseQuantity");
+  JsonObject *dispense = obj (mr, "dispenseRequest");
+  JsonObject *quantity = obj (dispense, "quantity");
+  JsonObject *duration = obj (dispense, "expectedSupplyDuration");
+  JsonObject *course = obj (mr, "courseOfTherapyType");
+  JsonObject *medication = NULL;
+  JsonArray *reasons;
+
+  *out = line;
+  line->id = g_strdup (str (mr, "id") != NULL ? str (mr, "id") : "");
+  line->version = g_strdup (str (obj (mr, "meta"), "versionId"));
+  line->position = position;
+  line->status = g_strdup (str (mr, "status") != NULL ? str (mr, "status") : "unknown");
+  line->reviewed = g_str_equal (line->status, "active") || g_str_equal (line->status, "draft");
+  line->icd10 = g_ptr_array_new_with_free_func (g_free);
+  line->supply_days = NAN;
+
+  if (obj (mr, "medicationCodeableConcept") != NULL)
+    line->drug = match_drug (r, obj (mr, "medicationCodeableConcept"), &line->drug_text);
+  else if (obj (mr, "medicationReference") != NULL)
+    {
+      if (!follow (r, mr, "medicationReference", "Medication", &medication, error))
+        return FALSE;
+      line->drug = match_drug (r, obj (medication, "code"), &line->drug_text);
+    }
+
+  if (dose == NULL)
+    dose = obj (obj (dose_rate, "doseRange"), "high");
+  if (dose != NULL && num (dose, "value", &line->dose_value))
+    {
+      line->has_dose = TRUE;
+      line->dose_unit = quantity_unit (dose);
+    }
+  if (obj (dosage, "timing") != NULL)
+    {
+      line->per_day = per_day (obj (dosage, "timing"), &line->has_frequency);
+    }
+  if (obj (dosage, "route") != NULL)
+    {
+      const char *token = route_token (obj (dosage, "route"));
+
+      line->has_route = TRUE;
+      line->route = g_strdup (token);
+      line->route_text = g_strdup (str (obj (dosage, "route"), "text"));
+    }
+  if (quantity != NULL && num (quantity, "value", &line->quantity_value))
+    {
+      line->has_quantity = TRUE;
+      line->quantity_unit = quantity_unit (quantity);
+    }
+  if (duration != NULL)
+    {
+      line->supply_days = duration_days (duration);
+      line->has_supply_duration = !isnan (line->supply_days);
+    }
+  line->continuous = codeable_has (course, NULL, "continuous");
+
+  reasons = arr (mr, "reasonCode");
+  for (guint i = 0; reasons != NULL && i < json_array_get_length (reasons); i++)
+    read_diagnosis_codes (line, arr_obj (reasons, i));
+  reasons = arr (mr, "reasonReference");
+  for (guint i = 0; reasons != NULL && i < json_array_get_length (reasons); i++)
+    {
+      JsonObject *condition = resolve (r, mr, str (arr_obj (reasons, i), "reference"));
+
+      /* An unresolved reasonReference is simply no diagnosis. */
+      if (condition != NULL)
+        read_diagnosis_codes (line, obj (condition, "code"));
+    }
+  return TRUE;
+}
+
+/* --- the patient's observations and allergies -------------------------------------------- */
+
+static gint64
+observation_time (JsonObject *o)
+{
+  gint64 t = G_MININT64;
+  const char *s = str (o, "effectiveDateTime");
+
+  if (s == NULL)
+    s = str (o, "effectiveInstant");
+  if (s == NULL)
+    s = str (obj (o, "effectivePeriod"), "start");
+  if (s == NULL)
+    s = str (o, "issued");
+  if (s != NULL && !parse_time (s, FALSE, &t))
+    t = G_MININT64;
+  return t;
+}
+
+static gboolean
+observation_counts (JsonObject *o)
+{
+  const char *status = str (o, "status");
+
+  return g_strcmp0 (status, "final") == 0 || g_strcmp0 (status, "amended") == 0 || g_strcmp0 (status, "corrected") == 0;
+}
+
+static void
+read_observations (Reader     *r,
+                   PdRx       *rx,
+                   JsonObject *patient)
+{
+  gint64 weight_t = G_MININT64, preg_t = G_MININT64, lact_t = G_MININT64;
+  gboolean weight_seen = FALSE, preg_seen = FALSE, lact_seen = FALSE;
+
+  for (guint i = 0; i < r->resources->len; i++)
+    {
+      JsonObject *o = r->resources->pdata[i];
+      JsonObject *code = obj (o, "code");
+      gint64 t;
+
+      if (g_strcmp0 (str (o, "resourceType"), "Observation") != 0)
+        continue;
+      if (resolve (r, o, str (obj (o, "subject"), "reference")) != patient)
+        continue;
+      t = observation_time (o);
+
+      if (codeable_has (code, "urn:pharmdesk:observation", "skin-test"))
+        {
+          JsonArray *focus = arr (o, "focus");
+          JsonObject *value = obj (o, "valueCodeableConcept");
+          gboolean negative = codeable_has (value, NULL, "negative");
+          gboolean positive = codeable_has (value, NULL, "positive");
+
+          if (!observation_counts (o))
+            continue;
+          for (guint f = 0; focus != NULL && f < json_array_get_length (focus); f++)
+            {
+              JsonObject *target = resolve (r, o, str (arr_obj (focus, f), "reference"));
+
+              for (guint l = 0; target != NULL && l < rx->lines->len; l++)
+                {
+                  PdRxLine *line = rx->lines->pdata[l];
+
+                  if (g_strcmp0 (str (target, "id"), line->id) == 0
+                      && g_strcmp0 (str (target, "resourceType"), "MedicationRequest") == 0)
+                    {
+                      line->skin_negative |= negative;
+                      line->skin_positive |= positive;
+                    }
+                }
+            }
+          continue;
+        }
+      if (!observation_counts (o))
+        continue;
+      if (codeable_has (code, LOINC, "29463-7") && (!weight_seen || t >= weight_t))
+        {
+          JsonObject *q = obj (o, "valueQuantity");
+          g_autofree char *unit = quantity_unit (q);
+          double v;
+
+          weight_seen = TRUE;
+          weight_t = t;
+          rx->weight_known = FALSE;
+          if (q != NULL && num (q, "value", &v) && unit != NULL)
+            {
+              if (g_str_equal (unit, "kg"))
+                rx->weight_known = TRUE, rx->weight_kg = v;
+              else if (g_str_equal (unit, "g"))
+                rx->weight_known = TRUE, rx->weight_kg = v / 1000.0;
+            }
+        }
+      else if (codeable_has (code, LOINC, "82810-3") && (!preg_seen || t >= preg_t))
+        {
+          JsonObject *v = obj (o, "valueCodeableConcept");
+
+          preg_seen = TRUE;
+          preg_t = t;
+          rx->pregnant = codeable_has (v, SNOMED, "77386006") || codeable_has (v, LOINC, "LA15173-0");
+        }
+      else if (codeable_has (code, LOINC, "63895-7") && (!lact_seen || t >= lact_t))
+        {
+          JsonNode *b = json_object_get_member (o, "valueBoolean");
+
+          lact_seen = TRUE;
+          lact_t = t;
+          rx->lactating = (b != NULL && JSON_NODE_HOLDS_VALUE (b) && json_node_get_value_type (b) == G_TYPE_BOOLEAN
+                           && json_node_get_boolean (b))
+                          || codeable_has (obj (o, "valueCodeableConcept"), LOINC, "LA29252-6");
+        }
+    }
+}
+
+static void
+read_allergies (Reader     *r,
+                PdRx       *rx,
+                JsonObject *patient)
+{
+  for (guint i = 0; i < r->resources->len; i++)
+    {
+      JsonObject *a = r->resources->pdata[i];
+      JsonObject *clinical = obj (a, "clinicalStatus");
+      JsonObject *verification = obj (a, "verificationStatus");
+      JsonArray *categories = arr (a, "category");
+      JsonObject *code = obj (a, "code");
+      JsonArray *codings = arr (code, "coding");
+      g_autoptr(GPtrArray) terms = g_ptr_array_new ();
+      PdRxAllergy *allergy;
+
+      if (g_strcmp0 (str (a, "resourceType"), "AllergyIntolerance") != 0)
+        continue;
+      if (resolve (r, a, str (obj (a, "patient"), "reference")) != patient)
+        continue;
+      if (clinical != NULL && !codeable_has (clinical, NULL, "active"))
+        continue;
+      if (codeable_has (verification, NULL, "refuted") || codeable_has (verification, NULL, "entered-in-error"))
+        continue;
+      for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+        if (str (arr_obj (codings, c), "code") != NULL)
+          g_ptr_array_add (terms, g_strdup (str (arr_obj (codings, c), "code")));
+      if (str (code, "text") != NULL)
+        g_ptr_array_add (terms, g_strdup (str (code, "text")));
+      g_ptr_array_add (terms, NULL);
+      allergy = g_new0 (PdRxAllergy, 1);
+      allergy->terms = (char **) g_ptr_array_free (g_steal_pointer (&terms), FALSE);
+      allergy->medication = categories == NULL || json_array_get_length (categories) == 0;
+      for (guint c = 0; categories != NULL && c < json_array_get_length (categories); c++)
+        {
+          JsonNode *n = json_array_get_element (categories, c);
+
+          if (JSON_NODE_HOLDS_VALUE (n) && g_strcmp0 (json_node_get_string (n), "medication") == 0)
+            allergy->medication = TRUE;
+        }
+      g_ptr_array_add (rx->allergies, allergy);
+    }
+}
+
+static void
+read_qualifications (PdRx       *rx,
+                     JsonObject *practitioner)
+{
+  JsonArray *quals = arr (practitioner, "qualification");
+
+  for (guint i = 0; quals != NULL && i < json_array_get_length (quals); i++)
+    {
+      JsonObject *q = arr_obj (quals, i);
+      JsonArray *codings = arr (obj (q, "code"), "coding");
+      JsonObject *period = obj (q, "period");
+
+      for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+        {
+          JsonObject *coding = arr_obj (codings, c);
+          PdQualification *pq;
+
+          if (g_strcmp0 (str (coding, "system"), "urn:pharmdesk:qualification") != 0 || str (coding, "code") == NULL)
+            continue;
+          pq = g_new0 (PdQualification, 1);
+          pq->code = g_strdup (str (coding, "code"));
+          if (!parse_time (str (period, "start"), FALSE, &pq->start_us))
+            pq->start_us = G_MININT64;
+          /* A date-only end is inclusive. */
+          if (!parse_time (str (period, "end"), TRUE, &pq->end_us))
+            pq->end_us = G_MAXINT64;
+          g_ptr_array_add (rx->qualifications, pq);
+        }
+    }
+}
+
+static void
+read_signatures (Reader *r,
+                 PdRx   *rx)
+{
+  for (guint i = 0; i < r->resources->len; i++)
+    {
+      JsonObject *p = r->resources->pdata[i];
+      JsonArray *sigs = arr (p, "signature");
+      JsonArray *targets = arr (p, "target");
+      gboolean has_data = FALSE;
+
+      if (g_strcmp0 (str (p, "resourceType"), "Provenance") != 0)
+        continue;
+      for (guint s = 0; sigs != NULL && s < json_array_get_length (sigs); s++)
+        {
+          const char *data = str (arr_obj (sigs, s), "data");
+
+          if (data != NULL && *data != '\0')
+            has_data = TRUE;
+        }
+      if (!has_data)
+        continue;
+      for (guint t = 0; targets != NULL && t < json_array_get_length (targets); t++)
+        {
+          JsonObject *target = resolve (r, p, str (arr_obj (targets, t), "reference"));
+
+          for (guint l = 0; target != NULL && l < rx->lines->len; l++)
+            {
+              PdRxLine *line = rx->lines->pdata[l];
+
+              if (g_strcmp0 (str (target, "resourceType"), "MedicationRequest") == 0
+                  && g_strcmp0 (str (target, "id"), line->id) == 0)
+                line->signed_ = TRUE;
+            }
+        }
+    }
+}
+
+/* --- prescriptions ------------------------------------------------------------------------ */
+
+static gboolean
+read_context (Reader     *r,
+              PdRx       *rx,
+              GPtrArray  *mrs,
+              GError    **error)
+{
+  JsonObject *first = mrs->pdata[0];
+  JsonObject *patient = NULL, *requester = NULL, *encounter = NULL;
+  JsonObject *validity = obj (obj (first, "dispenseRequest"), "validityPeriod");
+  const char *authored = str (first, "authoredOn");
+
+  /* Every line's followed references must resolve. */
+  for (guint i = 0; i < mrs->len; i++)
+    {
+      JsonObject *p, *q, *e;
+
+      if (!follow (r, mrs->pdata[i], "subject", "Patient", &p, error)
+          || !follow (r, mrs->pdata[i], "requester", "Practitioner", &q, error)
+          || !follow (r, mrs->pdata[i], "encounter", "Encounter", &e, error))
+        return FALSE;
+      if (i == 0)
+        patient = p, requester = q, encounter = e;
+    }
+
+  rx->has_patient = patient != NULL;
+  rx->has_birth_date = str (patient, "birthDate") != NULL;
+  rx->has_gender = str (patient, "gender") != NULL;
+
+  if (requester != NULL && g_strcmp0 (str (requester, "resourceType"), "PractitionerRole") == 0)
+    {
+      JsonObject *practitioner = NULL;
+
+      if (!follow (r, requester, "practitioner", "Practitioner", &practitioner, error))
+        return FALSE;
+      requester = practitioner;
+    }
+  rx->has_requester = requester != NULL;
+  if (requester != NULL)
+    read_qualifications (rx, requester);
+
+  rx->has_authored = authored != NULL && parse_time (authored, FALSE, &rx->authored_us);
+  if (authored != NULL && !rx->has_authored && is_date_only (authored))
+    rx->has_authored = parse_time (authored, FALSE, &rx->authored_us);
+  if (rx->has_authored)
+    {
+      int y, m, d;
+      gint64 cap, v;
+
+      china_date (rx->authored_us, &y, &m, &d);
+      cap = china_end_of_day (y, m, d, 2);
+      v = china_end_of_day (y, m, d, 0);
+      if (str (validity, "end") != NULL && !parse_time (str (validity, "end"), TRUE, &v))
+        v = china_end_of_day (y, m, d, 0);
+      rx->valid_until_us = MIN (v, cap);
+    }
+  read_age (rx, str (patient, "birthDate"));
+
+  rx->has_encounter = encounter != NULL;
+  if (encounter != NULL)
+    {
+      JsonObject *klass = obj (encounter, "class");
+      JsonArray *types = arr (encounter, "type");
+
+      rx->online = g_strcmp0 (str (klass, "code"), "VR") == 0;
+      rx->emergency = g_strcmp0 (str (klass, "code"), "EMER") == 0;
+      for (guint i = 0; types != NULL && i < json_array_get_length (types); i++)
+        if (codeable_has (arr_obj (types, i), SNOMED, "185389009"))
+          rx->follow_up = TRUE;
+    }
+  if (patient != NULL)
+    {
+      read_observations (r, rx, patient);
+      read_allergies (r, rx, patient);
+    }
+  read_signatures (r, rx);
+  return TRUE;
+}
+
+static void
+index_resource (Reader     *r,
+                JsonObject *resource,
+                const char *full_url)
+{
+  const char *type = str (resource, "resourceType");
+  const char *id = str (resource, "id");
+
+  g_ptr_array_add (r->resources, resource);
+  if (full_url != NULL)
+    g_hash_table_insert (r->by_full_url, g_strdup (full_url), resource);
+  if (type != NULL && id != NULL)
+    {
+      char *key = g_strdup_printf ("%s/%s", type, id);
+
+      if (!g_hash_table_contains (r->by_type_id, key))
+        g_hash_table_insert (r->by_type_id, key, resource);
+      else
+        g_free (key);
+    }
+}
+
+GPtrArray *
+pd_fhir_read_prescriptions (const char *data,
+                            gsize       len,
+                            PdKb       *kb,
+                            GError    **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) parse_error = NULL;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_rx_free);
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GHashTable) group_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Reader r = { 0 };
+  JsonNode *root;
+  JsonArray *entries;
+  guint position = 0;
+
+  if (len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+    {
+      data += 3;
+      len -= 3;
+    }
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &parse_error))
+    {
+      g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, _("The input is not JSON: %s"), parse_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
+      || g_strcmp0 (str (json_node_get_object (root), "resourceType"), "Bundle") != 0)
+    {
+      g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, "%s", _("The input is not a FHIR Bundle (resourceType must be “Bundle”)"));
+      return NULL;
+    }
+  r.bundle = json_node_get_object (root);
+  r.kb = kb;
+  r.by_full_url = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  r.by_type_id = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  r.resources = g_ptr_array_new ();
+
+  entries = arr (r.bundle, "entry");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *entry = arr_obj (entries, i);
+      JsonObject *resource = obj (entry, "resource");
+
+      if (resource != NULL)
+        index_resource (&r, resource, str (entry, "fullUrl"));
+    }
+
+  /* Lines that share groupIdentifier (system and value) form one prescription. */
+  for (guint i = 0; i < r.resources->len; i++)
+    {
+      JsonObject *res = r.resources->pdata[i];
+      JsonObject *group = obj (res, "groupIdentifier");
+      g_autofree char *key = NULL;
+      GPtrArray *mrs;
+
+      if (g_strcmp0 (str (res, "resourceType"), "MedicationRequest") != 0)
+        continue;
+      if (str (group, "value") != NULL)
+        key = g_strdup_printf ("g\x1f%s\x1f%s", str (group, "system") != NULL ? str (group, "system") : "", str (group, "value"));
+      else
+        key = g_strdup_printf ("l\x1f%u", i);
+      mrs = g_hash_table_lookup (group_by_key, key);
+      if (mrs == NULL)
+        {
+          mrs = g_ptr_array_new ();
+          g_ptr_array_add (groups, mrs);
+          g_hash_table_insert (group_by_key, g_steal_pointer (&key), mrs);
+        }
+      g_ptr_array_add (mrs, res);
+    }
+
+  for (guint g = 0; g < groups->len; g++)
+    {
+      GPtrArray *mrs = groups->pdata[g];
+      JsonObject *first = mrs->pdata[0];
+      JsonObject *group = obj (first, "groupIdentifier");
+      PdRx *rx = g_new0 (PdRx, 1);
+
+      g_ptr_array_add (out, rx);
+      rx->id = g_strdup (str (group, "value") != NULL ? str (group, "value") : (str (first, "id") != NULL ? str (first, "id") : ""));
+      rx->system = g_strdup (str (group, "system"));
+      rx->lines = g_ptr_array_new_with_free_func (line_free);
+      rx->qualifications = g_ptr_array_new_with_free_func (qualification_free);
+      rx->allergies = g_ptr_array_new_with_free_func (allergy_free);
+      rx->age_for_child = rx->age_for_elderly = -1;
+      for (guint i = 0; i < mrs->len; i++)
+        {
+          PdRxLine *line = NULL;
+          gboolean ok = read_line (&r, mrs->pdata[i], position++, &line, error);
+
+          g_ptr_array_add (rx->lines, line);
+          if (!ok)
+            goto fail;
+        }
+      if (!read_context (&r, rx, mrs, error))
+        goto fail;
+    }
+  g_hash_table_unref (r.by_full_url);
+  g_hash_table_unref (r.by_type_id);
+  g_ptr_array_unref (r.resources);
+  return g_steal_pointer (&out);
+
+fail:
+  g_hash_table_unref (r.by_full_url);
+  g_hash_table_unref (r.by_type_id);
+  g_ptr_array_unref (r.resources);
+  return NULL;
+}

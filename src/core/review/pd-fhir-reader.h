@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "pd-kb.h"
+#include "pd-prescription.h"
+
+G_BEGIN_DECLS
+
+#define PD_FHIR_ERROR (pd_fhir_error_quark ())
+GQuark pd_fhir_error_quark (void);
+
+typedef enum {
+  PD_FHIR_ERROR_INVALID,    /* not JSON, not a Bundle, a broken reference: one sentence */
+} PdFhirError;
+
+/* A FHIR R4 Bundle into prescriptions (PdRx*), in the order of their first
+ * line, read as review.md says. */
+GPtrArray *pd_fhir_read_prescriptions (const char  *data,
+                                       gsize        len,
+                                       PdKb        *kb,
+                                       GError     **error);
+
+G_END_DECLS
