@@ -137,9 +137,15 @@ tamper (Fixture *f,
           sql = g_strdup_printf ("UPDATE audit_event SET actor_id = coalesce (actor_id, 0) + %d WHERE seq = %" G_GINT64_FORMAT,
                                  g_rand_int_range (rand, 1, 9), a);
         else if (g_str_equal (col, "mac"))
-          sql = g_strdup_printf ("UPDATE audit_event SET mac = substr (mac, 1, %d) || x'%02x' || substr (mac, %d)"
-                                 " WHERE seq = %" G_GINT64_FORMAT,
-                                 pos - 1, g_rand_int_range (rand, 0, 256), pos + 1, a);
+          {
+            /* A byte that differs from the one it replaces. */
+            int byte = g_rand_int_range (rand, 0, 256);
+
+            sql = g_strdup_printf ("UPDATE audit_event SET mac = substr (mac, 1, %d)"
+                                   " || CASE WHEN substr (mac, %d, 1) = x'%02x' THEN x'%02x' ELSE x'%02x' END"
+                                   " || substr (mac, %d) WHERE seq = %" G_GINT64_FORMAT,
+                                   pos - 1, pos, byte, byte ^ 0x01, byte, pos + 1, a);
+          }
         else
           {
             /* Bump one character, at a place that exists in the value. */
