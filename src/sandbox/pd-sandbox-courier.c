@@ -120,7 +120,13 @@ courier_handler (PdSandbox         *sandbox,
 
       if (json_parser_load_from_data (p, body, -1, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
         order_id = json_object_get_string_member_with_default (json_node_get_object (json_parser_get_root (p)), "order_id", NULL);
-      reply (msg, 2004, order_id != NULL ? "order not found" : "body.order_id is required", NULL);
+      if (order_id == NULL)
+        reply (msg, 2004, "body.order_id is required", NULL);
+      else
+        {
+          g_autofree char *text = g_strdup_printf ("order %s not found: no order was published with this origin_id", order_id);
+          reply (msg, 2004, text, NULL);
+        }
       return;
     }
   reply (msg, 2005, "this operation is not implemented in this sandbox yet", NULL);

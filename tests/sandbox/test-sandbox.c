@@ -143,6 +143,7 @@ typedef struct {
   gint64      ts_offset;
   const char *nonce;
   gboolean    bad_signature;
+  const char *paasid;
 } Tif;
 
 static char *
@@ -174,7 +175,7 @@ nhsa (Sandbox    *sb,
     "\"opter\":\"clerk01\",\"opter_name\":\"李会计\",\"inf_time\":\"2026-11-20 10:00:00\",\"fixmedins_code\":\"P11010500123\","
     "\"fixmedins_name\":\"示例大药房\",\"sign_no\":\"%s\",\"input\":%s}",
     infno, msgid, sign_no != NULL ? sign_no : "", input);
-  const char *headers[] = { "x-tif-paasid", sb->config->insurance_paasid, "x-tif-timestamp", ts,
+  const char *headers[] = { "x-tif-paasid", tif != NULL && tif->paasid != NULL ? tif->paasid : sb->config->insurance_paasid, "x-tif-timestamp", ts,
                             "x-tif-nonce", nonce, "x-tif-signature", tif != NULL && tif->bad_signature ? "00" : sig, NULL };
   g_autofree char *reply = NULL;
   guint status;
@@ -341,8 +342,39 @@ test_gateway (void)
   g_assert_cmpuint (nhsa (&sb, "1101", msgid2, NULL, "{\"data\":{}}", NULL, &o), ==, 200);
   g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, -1);
   g_clear_pointer (&o, json_object_unref);
+  {
+    Tif stranger = { 0, NULL, FALSE, "someone-else" };
+    g_autofree char *msgid3 = msgid_new ();
+
+    g_assert_cmpuint (nhsa (&sb, "9001", msgid3, NULL, input, &stranger, &o), ==, 401);
+    g_assert_nonnull (strstr (json_object_get_string_member (o, "err_msg"), "paasid"));
+    g_clear_pointer (&o, json_object_unref);
+  }
   sign_no = sign_in (&sb);
   g_assert_cmpuint (strlen (sign_no), >, 10);
+  /* An interface the sandbox does not have yet says so in words. */
+  {
+    g_autofree char *msgid4 = msgid_new ();
+
+    g_assert_cmpuint (nhsa (&sb, "3201", msgid4, sign_no, "{\"data\":{}}", NULL, &o), ==, 200);
+    g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, -1);
+    g_assert_nonnull (strstr (json_object_get_string_member (o, "err_msg"), "not implemented in this sandbox yet"));
+    g_clear_pointer (&o, json_object_unref);
+  }
+  /* 9002 closes the sign-in: nothing more is served under it. */
+  {
+    g_autofree char *msgid5 = msgid_new ();
+    g_autofree char *msgid6 = msgid_new ();
+    g_autofree char *out = g_strdup_printf ("{\"signOut\":{\"sign_no\":\"%s\",\"opter_no\":\"clerk01\"}}", sign_no);
+
+    g_assert_cmpuint (nhsa (&sb, "9002", msgid5, sign_no, out, NULL, &o), ==, 200);
+    g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, 0);
+    g_assert_true (json_object_has_member (json_object_get_object_member (json_object_get_object_member (o, "output"), "signoutoutb"), "sign_time"));
+    g_clear_pointer (&o, json_object_unref);
+    g_assert_cmpuint (nhsa (&sb, "1101", msgid6, sign_no, "{\"data\":{}}", NULL, &o), ==, 200);
+    g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, -1);
+    g_clear_pointer (&o, json_object_unref);
+  }
   sandbox_stop (&sb, SIGTERM);
 }
 
@@ -362,6 +394,33 @@ count_rows (const char *state,
   sqlite3_finalize (stmt);
   sqlite3_close (h);
   return n;
+}
+
+static char *
+query_text (const char *state,
+            const char *sql)
+{
+  g_autofree char *db = g_build_filename (state, "sandbox.db", NULL);
+  sqlite3 *h = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *text = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db, &h, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (h, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    text = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (h);
+  return text;
+}
+
+static char *
+certno_of (const char *state,
+           const char *patient_id)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT certno FROM person WHERE patient_id = '%s'", patient_id);
+
+  return query_text (state, sql);
 }
 
 /* Each fault at probability 1, then the same msgid on a clean restart
@@ -384,17 +443,39 @@ check_fault (const char *fault,
   /* Make the state first, so that the faulty start only sees the one call. */
   sandbox_start (&sb, state, NULL);
   sandbox_stop (&sb, SIGTERM);
-  sandbox_start (&sb, state, "--faults", spec, NULL);
+  sandbox_start (&sb, state, "--faults", spec, "--control", NULL);
   status = nhsa (&sb, "9001", msgid, NULL, input, NULL, &o);
   g_assert_cmpuint (status, ==, want_status);
   g_assert_cmpint (o != NULL, ==, want_readable);
-  if (o != NULL && g_str_equal (fault, "duplicate"))
-    /* The first answer comes back; the copy was refused by its msgid. */
-    g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, 0);
+  {
+    g_autofree char *url = g_strconcat (sb.base, "/sandbox/control/faults", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(JsonObject) report = NULL;
+    JsonObject *drawn;
+
+    /* The control endpoint itself is never faulted. */
+    g_assert_cmpuint (request ("GET", url, NULL, NULL, NULL, &text), ==, 200);
+    report = parse_object (text);
+    g_assert_cmpint (json_object_get_int_member (report, "requests"), ==, 1);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (report, "faults")), ==, 1);
+    drawn = json_array_get_object_element (json_object_get_array_member (report, "faults"), 0);
+    g_assert_cmpstr (json_object_get_string_member (drawn, "fault"), ==, fault);
+    g_assert_cmpstr (json_object_get_string_member (drawn, "path"), ==, "/nhsa/fsi/api/rsfComIfsService/callService");
+    if (o != NULL && g_str_equal (fault, "duplicate"))
+      {
+        /* The first answer comes back; the copy was refused by its msgid. */
+        g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, 0);
+        g_assert_cmpint (json_object_get_int_member (drawn, "copy_status"), ==, 200);
+        g_assert_nonnull (strstr (json_object_get_string_member (drawn, "copy_body"), "\"infcode\":-1"));
+        g_assert_nonnull (strstr (json_object_get_string_member (drawn, "copy_body"), msgid));
+      }
+  }
   g_clear_pointer (&o, json_object_unref);
   sandbox_stop (&sb, SIGTERM);
 
   g_assert_cmpint (count_rows (state, "SELECT count(*) FROM nhsa_sign_in"), ==, want_committed ? 1 : 0);
+  /* What was committed also keeps the answer the centre gave. */
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM nhsa_message WHERE response LIKE '{\"infcode\":0,%'"), ==, want_committed ? 1 : 0);
   sandbox_start (&sb, state, NULL);
   g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, input, NULL, &o), ==, 200);
   g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, want_committed ? -1 : 0);
@@ -411,38 +492,75 @@ test_faults (void)
   check_fault ("duplicate", 200, TRUE, TRUE);
 }
 
+/* 40 requests under every kind of fault: what the client saw and the
+ * faults the sandbox reports drawing. */
 static char *
-fault_pattern (const char *seed)
+fault_pattern (const char *seed,
+               char      **drawn)
 {
   g_autofree char *name = g_strdup_printf ("pattern-%s-%u", seed, g_random_int ());
   g_autofree char *state = new_state (name);
   Sandbox sb = { 0 };
   GString *pattern = g_string_new (NULL);
+  GString *kinds = g_string_new (NULL);
   g_autofree char *url = NULL;
+  g_autofree char *report_url = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonObject) report = NULL;
+  JsonArray *faults;
 
-  sandbox_start (&sb, state, "--seed", seed, "--faults", "drop-request=0.3,http-500=0.3", NULL);
+  sandbox_start (&sb, state, "--seed", seed, "--control", "--faults",
+                 "drop-request=0.15,drop-response=0.15,http-500=0.15,garbage=0.15,duplicate=0.15", NULL);
   url = g_strconcat (sb.config->hospital_url, "/metadata", NULL);
-  for (int i = 0; i < 30; i++)
+  for (int i = 0; i < 40; i++)
     {
-      guint status = request ("GET", url, NULL, NULL, NULL, NULL);
+      g_autofree char *reply = NULL;
+      g_autoptr(JsonObject) o = NULL;
+      guint status = request ("GET", url, NULL, NULL, NULL, &reply);
 
-      g_string_append_c (pattern, status == 0 ? 'x' : status == 500 ? '5' : 'o');
+      o = parse_object (reply);
+      g_string_append_c (pattern, status == 0 ? 'x' : status == 500 ? '5' : o == NULL ? 'g' : 'o');
+    }
+  report_url = g_strconcat (sb.base, "/sandbox/control/faults", NULL);
+  g_assert_cmpuint (request ("GET", report_url, NULL, NULL, NULL, &text), ==, 200);
+  report = parse_object (text);
+  /* libsoup re-sends a GET whose kept-alive connection closed unanswered,
+   * so the sandbox sees more requests than the loop made. */
+  g_assert_cmpint (json_object_get_int_member (report, "requests"), >=, 40);
+  faults = json_object_get_array_member (report, "faults");
+  for (guint i = 0; i < json_array_get_length (faults); i++)
+    {
+      JsonObject *f = json_array_get_object_element (faults, i);
+
+      g_string_append_printf (kinds, "%" G_GINT64_FORMAT ":%s ", json_object_get_int_member (f, "request"),
+                              json_object_get_string_member (f, "fault"));
     }
   sandbox_stop (&sb, SIGTERM);
+  *drawn = g_string_free (kinds, FALSE);
   return g_string_free (pattern, FALSE);
 }
 
 static void
 test_faults_reproducible (void)
 {
-  g_autofree char *a = fault_pattern ("7");
-  g_autofree char *b = fault_pattern ("7");
-  g_autofree char *c = fault_pattern ("8");
+  g_autofree char *drawn_a = NULL, *drawn_b = NULL, *drawn_c = NULL;
+  g_autofree char *a = fault_pattern ("7", &drawn_a);
+  g_autofree char *b = fault_pattern ("7", &drawn_b);
+  g_autofree char *c = fault_pattern ("8", &drawn_c);
+  const char *kinds[] = { "drop-request", "drop-response", "http-500", "garbage", "duplicate" };
 
   g_assert_cmpstr (a, ==, b);
-  g_assert_cmpstr (a, !=, c);
+  g_assert_cmpstr (drawn_a, ==, drawn_b);
+  g_assert_cmpstr (drawn_a, !=, drawn_c);
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autofree char *k = g_strdup_printf (":%s ", kinds[i]);
+      g_assert_nonnull (strstr (drawn_a, k));
+    }
+  /* What the client sees: closed, 500, garbled, and clean answers. */
   g_assert_nonnull (strchr (a, 'x'));
   g_assert_nonnull (strchr (a, '5'));
+  g_assert_nonnull (strchr (a, 'g'));
   g_assert_nonnull (strchr (a, 'o'));
 }
 
@@ -563,15 +681,29 @@ test_sigkill_keeps_state (void)
   g_autofree char *msgid = msgid_new ();
   g_autoptr(JsonObject) o = NULL;
   const char *input = "{\"signIn\":{\"opter_no\":\"clerk01\",\"mac\":\"\",\"ip\":\"\"}}";
+  g_autofree char *paasid_token = NULL;
+  g_autofree char *app_secret = NULL;
+  g_autofree char *sign_no = NULL;
+  g_autofree char *certno = NULL;
+  g_autofree char *certno_after = NULL;
+  gint64 people;
 
   sandbox_start (&sb, state, NULL);
   secret = g_strdup (sb.config->hospital_client_secret);
+  paasid_token = g_strdup (sb.config->insurance_token);
+  app_secret = g_strdup (sb.config->courier_app_secret);
   g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, input, NULL, &o), ==, 200);
+  sign_no = g_strdup (json_object_get_string_member (json_object_get_object_member (json_object_get_object_member (o, "output"), "signinoutb"), "sign_no"));
   g_clear_pointer (&o, json_object_unref);
+  people = count_rows (state, "SELECT count(*) FROM person");
+  certno = certno_of (state, "pat-0001");
+  /* Killed: no clean shutdown, no checkpoint. */
   sandbox_stop (&sb, SIGKILL);
 
   sandbox_start (&sb, state, NULL);
   g_assert_cmpstr (sb.config->hospital_client_secret, ==, secret);
+  g_assert_cmpstr (sb.config->insurance_token, ==, paasid_token);
+  g_assert_cmpstr (sb.config->courier_app_secret, ==, app_secret);
   /* client.ini lets the CLI reach every link after the restart. */
   {
     g_autofree char *ini = g_build_filename (state, "client.ini", NULL);
@@ -587,12 +719,219 @@ test_sigkill_keeps_state (void)
   /* The msgid was kept: a retry is refused. */
   g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, input, NULL, &o), ==, 200);
   g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, -1);
+  g_clear_pointer (&o, json_object_unref);
   {
     g_autofree char *token = token_for (&sb, secret);
     g_assert_nonnull (token);
   }
+  /* The sign-in made before the kill still serves. */
+  {
+    g_autofree char *msgid2 = msgid_new ();
+    g_autofree char *query = g_strdup_printf ("{\"data\":{\"mdtrt_cert_type\":\"02\",\"mdtrt_cert_no\":\"%s\",\"card_sn\":\"\","
+                                              "\"begntime\":\"\",\"psn_cert_type\":\"01\",\"certno\":\"%s\",\"psn_name\":\"\"}}", certno, certno);
+
+    g_assert_cmpuint (nhsa (&sb, "1101", msgid2, sign_no, query, NULL, &o), ==, 200);
+    g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, 0);
+  }
   sandbox_stop (&sb, SIGTERM);
-  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person"), ==, 24);
+  /* The same people, not a second seeding. */
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person"), ==, people);
+  certno_after = certno_of (state, "pat-0001");
+  g_assert_cmpstr (certno_after, ==, certno);
+}
+
+/* GB 11643: the 18th character checks the first 17. */
+static gboolean
+resident_id_valid (const char *id)
+{
+  static const int weights[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+  int sum = 0;
+
+  if (strlen (id) != 18)
+    return FALSE;
+  for (int i = 0; i < 17; i++)
+    sum += (id[i] - '0') * weights[i];
+  return id[17] == "10X98765432"[sum % 11];
+}
+
+static char *
+people_of (const char *seed)
+{
+  g_autofree char *name = g_strdup_printf ("people-%s-%u", seed, g_random_int ());
+  g_autofree char *state = new_state (name);
+  Sandbox sb = { 0 };
+
+  sandbox_start (&sb, state, "--seed", seed, NULL);
+  sandbox_stop (&sb, SIGTERM);
+  return query_text (state, "SELECT group_concat (name || certno || insutype, ';') FROM (SELECT * FROM person ORDER BY id)");
+}
+
+static void
+test_demo_people (void)
+{
+  g_autofree char *state = new_state ("people");
+  Sandbox sb = { 0 };
+  g_autofree char *a = people_of ("3");
+  g_autofree char *b = people_of ("3");
+  g_autofree char *c = people_of ("4");
+  g_auto(GStrv) rows = NULL;
+  const char *age = "(strftime ('%Y', 'now') - strftime ('%Y', birth_date)"
+                    " - (strftime ('%m-%d', 'now') < strftime ('%m-%d', birth_date)))";
+  g_autofree char *infants = g_strdup_printf ("SELECT count(*) FROM person WHERE %s < 1", age);
+  g_autofree char *children = g_strdup_printf ("SELECT count(*) FROM person WHERE %s BETWEEN 1 AND 13", age);
+  g_autofree char *elderly = g_strdup_printf ("SELECT count(*) FROM person WHERE %s >= 65", age);
+  g_autofree char *pregnant = g_strdup_printf ("SELECT count(*) FROM person WHERE pregnant AND gender = 'female' AND %s BETWEEN 18 AND 45", age);
+
+  /* Deterministic from --seed. */
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpstr (a, !=, c);
+
+  sandbox_start (&sb, state, NULL);
+  sandbox_stop (&sb, SIGTERM);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person"), >=, 20);
+  g_assert_cmpint (count_rows (state, infants), >=, 1);
+  g_assert_cmpint (count_rows (state, children), >=, 2);
+  g_assert_cmpint (count_rows (state, elderly), >=, 2);
+  g_assert_cmpint (count_rows (state, pregnant), >=, 1);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person WHERE lactating AND gender = 'female'"), >=, 1);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person WHERE insutype = '310' AND balance_fen > 0"), >=, 1);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person WHERE insutype = '310' AND balance_fen = 0"), >=, 1);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person WHERE insutype = '390'"), >=, 1);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person WHERE insutype = '390' AND balance_fen <> 0"), ==, 0);
+  /* Chinese names, real-looking ID numbers whose sex digit agrees. */
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person WHERE unicode (name) < 0x4e00"), ==, 0);
+  {
+    g_autofree char *all = query_text (state, "SELECT group_concat (certno || gender, ';') FROM person");
+
+    rows = g_strsplit (all, ";", -1);
+  }
+  for (guint i = 0; rows[i] != NULL; i++)
+    {
+      g_autofree char *id = g_strndup (rows[i], 18);
+      gboolean male = g_str_equal (rows[i] + 18, "male");
+
+      g_assert_true (resident_id_valid (id));
+      g_assert_cmpint ((id[16] - '0') % 2, ==, male ? 1 : 0);
+    }
+}
+
+static void
+test_clock (void)
+{
+  g_autofree char *state = new_state ("clock");
+  Sandbox sb = { 0 };
+  g_autofree char *url = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr(JsonObject) a = NULL;
+  g_autoptr(JsonObject) b = NULL;
+
+  /* --now starts the clock there; --time-scale runs it 1000 times faster. */
+  sandbox_start (&sb, state, "--control", "--now", "2026-11-20T10:00:00+08:00", "--time-scale", "1000", NULL);
+  url = g_strconcat (sb.base, "/sandbox/control/clock", NULL);
+  g_assert_cmpuint (request ("GET", url, NULL, NULL, NULL, &first), ==, 200);
+  g_usleep (100000);
+  g_assert_cmpuint (request ("GET", url, NULL, NULL, NULL, &second), ==, 200);
+  a = parse_object (first);
+  b = parse_object (second);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (a, "now"), "2026-11-20T10:0"));
+  g_assert_cmpint (json_object_get_int_member (b, "now_ms") - json_object_get_int_member (a, "now_ms"), >=, 90000);
+  /* The insurance gateway judges staleness by the sandbox's clock: a
+   * timestamp right by the machine's clock is years off here... */
+  {
+    g_autofree char *msgid = msgid_new ();
+    g_autoptr(JsonObject) o = NULL;
+
+    g_assert_cmpuint (request ("POST", url, "application/json", "{\"now\":\"2030-01-01T00:00:00+08:00\",\"scale\":1}", NULL, NULL), ==, 200);
+    g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, "{\"signIn\":{\"opter_no\":\"clerk01\"}}", NULL, &o), ==, 401);
+  }
+  g_assert_cmpuint (request ("POST", url, "application/json", "{\"now\":\"2026-11-20T10:00:00\"}", NULL, NULL), ==, 400);
+  sandbox_stop (&sb, SIGTERM);
+}
+
+/* Dada style: upper-case MD5 of secret + sorted key+value + secret. */
+static guint
+courier (Sandbox    *sb,
+         const char *op,
+         const char *body,
+         gboolean    bad_signature,
+         JsonObject **out)
+{
+  g_autofree char *ts = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC);
+  const char *keys[] = { "app_key", "body", "format", "source_id", "timestamp", "v" };
+  const char *values[] = { sb->config->courier_app_key, body, "json", sb->config->courier_source_id, ts, "1.0" };
+  GString *input = g_string_new (sb->config->courier_app_secret);
+  g_autofree char *md5 = NULL;
+  g_autofree char *signature = NULL;
+  g_autoptr(JsonBuilder) jb = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *url = g_strdup_printf ("%s/api/order/%s", sb->config->courier_url, op);
+  g_autofree char *reply = NULL;
+  guint status;
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    g_string_append_printf (input, "%s%s", keys[i], values[i]);
+  g_string_append (input, bad_signature ? "not-the-secret" : sb->config->courier_app_secret);
+  md5 = g_compute_checksum_for_string (G_CHECKSUM_MD5, input->str, input->len);
+  signature = g_ascii_strup (md5, -1);
+  g_string_free (input, TRUE);
+  json_builder_begin_object (jb);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      json_builder_set_member_name (jb, keys[i]);
+      json_builder_add_string_value (jb, values[i]);
+    }
+  json_builder_set_member_name (jb, "signature");
+  json_builder_add_string_value (jb, signature);
+  json_builder_end_object (jb);
+  root = json_builder_get_root (jb);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  status = request ("POST", url, "application/json", text, NULL, &reply);
+  *out = parse_object (reply);
+  return status;
+}
+
+static void
+test_courier (void)
+{
+  g_autofree char *state = new_state ("courier");
+  Sandbox sb = { 0 };
+  g_autoptr(JsonObject) o = NULL;
+
+  sandbox_start (&sb, state, NULL);
+  g_assert_cmpuint (courier (&sb, "status/query", "{\"order_id\":\"RX-1-D1\"}", TRUE, &o), ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "fail");
+  g_assert_cmpint (json_object_get_int_member (o, "code"), !=, 0);
+  g_assert_nonnull (strstr (json_object_get_string_member (o, "msg"), "signature"));
+  g_clear_pointer (&o, json_object_unref);
+  /* Signed right: an order the courier never saw is a clear error. */
+  g_assert_cmpuint (courier (&sb, "status/query", "{\"order_id\":\"RX-1-D1\"}", FALSE, &o), ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "fail");
+  g_assert_cmpint (json_object_get_int_member (o, "code"), !=, 0);
+  g_assert_nonnull (strstr (json_object_get_string_member (o, "msg"), "RX-1-D1"));
+  g_assert_nonnull (strstr (json_object_get_string_member (o, "msg"), "not found"));
+  g_clear_pointer (&o, json_object_unref);
+  g_assert_cmpuint (courier (&sb, "addOrder", "{\"origin_id\":\"RX-1-D1\"}", FALSE, &o), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (o, "code"), !=, 0);
+  g_assert_nonnull (strstr (json_object_get_string_member (o, "msg"), "not implemented"));
+  sandbox_stop (&sb, SIGTERM);
+}
+
+static void
+test_help (void)
+{
+  const char *argv[] = { g_getenv ("PHARMDESK_SANDBOX"), "--help", NULL };
+  const char *kinds[] = { "drop-request=P", "drop-response=P", "http-500=P", "garbage=P", "duplicate=P", "delay=MS", "--seed" };
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status, NULL));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    g_assert_nonnull (strstr (out, kinds[i]));
 }
 
 static void
@@ -637,6 +976,10 @@ main (int    argc,
   g_test_add_func ("/sandbox/control", test_control);
   g_test_add_func ("/sandbox/sigkill-keeps-state", test_sigkill_keeps_state);
   g_test_add_func ("/sandbox/bad-options", test_bad_options);
+  g_test_add_func ("/sandbox/demo-people", test_demo_people);
+  g_test_add_func ("/sandbox/clock", test_clock);
+  g_test_add_func ("/sandbox/courier", test_courier);
+  g_test_add_func ("/sandbox/help", test_help);
   status = g_test_run ();
   g_object_unref (session);
   {
