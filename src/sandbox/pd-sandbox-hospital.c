@@ -97,7 +97,16 @@ pd_sandbox_fhir_put (PdSandbox  *sandbox,
   sqlite3_reset (stmt);
 
   if (planted_ms > 0)
-    ms = planted_ms;
+    {
+      /* Later ordinary writes still come after what was planted. */
+      ms = planted_ms;
+      stmt = pd_store_prepare (store, "UPDATE fhir_clock SET last_ms = max (last_ms, ?) WHERE id = 1", error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, ms);
+      if (!pd_store_step_done (store, stmt, error))
+        return FALSE;
+    }
   else
     {
       gint64 now_ms = pd_clock_now_us (sandbox->clock) / 1000;
@@ -133,6 +142,17 @@ pd_sandbox_fhir_put (PdSandbox  *sandbox,
     "INSERT INTO fhir_resource (resource_type, id, version_id, last_updated_ms, body) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (resource_type, id) DO UPDATE SET version_id = excluded.version_id,"
     " last_updated_ms = excluded.last_updated_ms, body = excluded.body", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 3, version);
+  sqlite3_bind_int64 (stmt, 4, ms);
+  sqlite3_bind_text (stmt, 5, body, -1, SQLITE_TRANSIENT);
+  if (!pd_store_step_done (store, stmt, error))
+    return FALSE;
+  stmt = pd_store_prepare (store,
+    "INSERT INTO fhir_history (resource_type, id, version_id, last_updated_ms, body) VALUES (?, ?, ?, ?, ?)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
@@ -331,22 +351,55 @@ patient_from_person (PdSandbox  *sandbox,
   return node;
 }
 
+/* The current version (version 0) or a given one, with its versionId. */
 static char *
 stored_resource (PdSandbox  *sandbox,
                  const char *type,
-                 const char *id)
+                 const char *id,
+                 gint64      version,
+                 gint64     *version_out)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, "SELECT body FROM fhir_resource WHERE resource_type = ? AND id = ?", NULL);
+  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, version == 0
+    ? "SELECT body, version_id FROM fhir_resource WHERE resource_type = ?1 AND id = ?2"
+    : "SELECT body, version_id FROM fhir_history WHERE resource_type = ?1 AND id = ?2 AND version_id = ?3", NULL);
   char *body = NULL;
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
+  if (version != 0)
+    sqlite3_bind_int64 (stmt, 3, version);
   if (sqlite3_step (stmt) == SQLITE_ROW)
-    body = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    {
+      body = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      if (version_out != NULL)
+        *version_out = sqlite3_column_int64 (stmt, 1);
+    }
   sqlite3_reset (stmt);
   return body;
+}
+
+/* A read answers with ETag W/"versionId", which If-Match takes back. */
+static void
+reply_resource (PdSandbox         *sandbox,
+                SoupServerMessage *msg,
+                const char        *type,
+                const char        *id,
+                gint64             version)
+{
+  gint64 found = 0;
+  g_autofree char *body = stored_resource (sandbox, type, id, version, &found);
+  g_autofree char *etag = NULL;
+
+  if (body == NULL)
+    {
+      reply_outcome (msg, 404, "not-found", version == 0 ? "no such resource" : "no such version of this resource");
+      return;
+    }
+  etag = g_strdup_printf ("W/\"%" G_GINT64_FORMAT "\"", found);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "ETag", etag);
+  pd_sandbox_reply_text (msg, 200, FHIR_JSON, body);
 }
 
 /* A page token is the (lastUpdated, id) of the page's last entry: keyset
@@ -531,12 +584,18 @@ fhir_handler (PdSandbox         *sandbox,
     }
   if (g_strv_length (parts) == 2)
     {
-      g_autofree char *body = stored_resource (sandbox, parts[0], parts[1]);
+      reply_resource (sandbox, msg, parts[0], parts[1], 0);
+      return;
+    }
+  if (g_strv_length (parts) == 4 && g_str_equal (parts[2], "_history"))
+    {
+      char *end = NULL;
+      gint64 version = g_ascii_strtoll (parts[3], &end, 10);
 
-      if (body != NULL)
-        pd_sandbox_reply_text (msg, 200, FHIR_JSON, body);
+      if (end == parts[3] || *end != '\0' || version < 1)
+        reply_outcome (msg, 400, "invalid", "a version id is a whole number from 1");
       else
-        reply_outcome (msg, 404, "not-found", "no such resource");
+        reply_resource (sandbox, msg, parts[0], parts[1], version);
       return;
     }
   reply_outcome (msg, 404, "not-supported", "not served by this sandbox hospital");
@@ -567,7 +626,7 @@ seed_practitioners (PdStore  *store,
 
       json_parser_load_from_data (p, practitioners[i], -1, NULL);
       o = json_node_get_object (json_parser_get_root (p));
-      exists = stored_resource (sandbox, "Practitioner", json_object_get_string_member (o, "id"));
+      exists = stored_resource (sandbox, "Practitioner", json_object_get_string_member (o, "id"), 0, NULL);
       if (exists == NULL && !pd_sandbox_fhir_put (sandbox, o, 0, error))
         return FALSE;
     }

@@ -79,6 +79,18 @@ static const PdMigration sandbox_migrations[] = {
     "  created_at TEXT NOT NULL"
     ") WITHOUT ROWID;"
   },
+  {
+    "FHIR version history (vread, and what a client wrote, version by version)",
+    "CREATE TABLE fhir_history ("
+    "  resource_type TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  version_id INTEGER NOT NULL,"
+    "  last_updated_ms INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  PRIMARY KEY (resource_type, id, version_id)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO fhir_history SELECT resource_type, id, version_id, last_updated_ms, body FROM fhir_resource;"
+  },
 };
 
 const PdSchema *
@@ -134,7 +146,13 @@ load_credential (PdSandbox   *sandbox,
       return TRUE;
     }
   sqlite3_reset (stmt);
-  *id = default_id != NULL ? g_strdup (default_id) : pd_sandbox_random_hex (8);
+  {
+    /* Issued ids are not secrets but still fresh per sandbox, so that a
+     * client.ini of one sandbox never works against another. */
+    g_autofree char *tail = pd_sandbox_random_hex (4);
+
+    *id = default_id != NULL ? g_strconcat (default_id, "-", tail, NULL) : pd_sandbox_random_hex (8);
+  }
   *secret = pd_sandbox_random_hex (24);
   stmt = pd_store_prepare (sandbox->store, "INSERT INTO credential (kind, id, secret) VALUES (?, ?, ?)", error);
   if (stmt == NULL)
@@ -174,8 +192,8 @@ pd_sandbox_state_open (PdSandbox *sandbox,
   sandbox->store = pd_store_open_schema (path, pd_sandbox_schema (), PD_STORE_LATEST, error);
   if (sandbox->store == NULL)
     return FALSE;
-  if (!load_credential (sandbox, "hospital", "pharmacy-1", &sandbox->hospital_client_id, &sandbox->hospital_client_secret, error)
-      || !load_credential (sandbox, "insurance", "pharmacy-1", &sandbox->insurance_paasid, &sandbox->insurance_token, error)
+  if (!load_credential (sandbox, "hospital", "pharmacy", &sandbox->hospital_client_id, &sandbox->hospital_client_secret, error)
+      || !load_credential (sandbox, "insurance", "pharmacy", &sandbox->insurance_paasid, &sandbox->insurance_token, error)
       || !load_credential (sandbox, "courier", NULL, &sandbox->courier_app_key, &sandbox->courier_app_secret, error))
     return FALSE;
   if (!count_people (sandbox, &people))

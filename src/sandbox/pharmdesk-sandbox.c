@@ -19,6 +19,29 @@ quit_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+sandbox_clear (PdSandbox *sandbox)
+{
+  if (sandbox->server != NULL)
+    soup_server_disconnect (sandbox->server);
+  g_clear_object (&sandbox->server);
+  if (sandbox->store != NULL)
+    pd_store_close (sandbox->store);
+  g_clear_object (&sandbox->store);
+  g_clear_pointer (&sandbox->faults, pd_sandbox_faults_free);
+  g_clear_pointer (&sandbox->clock, pd_clock_free);
+  g_clear_pointer (&sandbox->state_dir, g_free);
+  g_clear_pointer (&sandbox->base_url, g_free);
+  g_clear_pointer (&sandbox->hospital_client_id, g_free);
+  g_clear_pointer (&sandbox->hospital_client_secret, g_free);
+  g_clear_pointer (&sandbox->insurance_paasid, g_free);
+  g_clear_pointer (&sandbox->insurance_token, g_free);
+  g_clear_pointer (&sandbox->courier_app_key, g_free);
+  g_clear_pointer (&sandbox->courier_app_secret, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdSandbox, sandbox_clear)
+
 static int
 fail (const char *format,
       ...)
@@ -99,7 +122,7 @@ main (int    argc,
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = NULL;
-  PdSandbox sandbox = { 0 };
+  g_auto(PdSandbox) sandbox = { 0 };
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -169,11 +192,5 @@ main (int    argc,
   fflush (stdout);
   g_main_loop_run (loop);
 
-  soup_server_disconnect (sandbox.server);
-  g_object_unref (sandbox.server);
-  pd_store_close (sandbox.store);
-  g_object_unref (sandbox.store);
-  pd_sandbox_faults_free (sandbox.faults);
-  pd_clock_free (sandbox.clock);
   return 0;
 }

@@ -240,6 +240,23 @@ test_start_and_client_ini (void)
 
   sandbox_start (&sb, state, NULL);
   g_assert_true (g_str_has_prefix (sb.config->hospital_url, sb.base));
+  g_assert_true (g_str_has_prefix (sb.config->insurance_url, sb.base));
+  g_assert_true (g_str_has_prefix (sb.config->courier_url, sb.base));
+  g_assert_true (g_str_has_prefix (sb.config->hospital_token_url, sb.base));
+  {
+    /* Another sandbox issues other credentials. */
+    g_autofree char *other_state = new_state ("start-other");
+    Sandbox other = { 0 };
+
+    sandbox_start (&other, other_state, NULL);
+    g_assert_cmpstr (other.config->hospital_client_id, !=, sb.config->hospital_client_id);
+    g_assert_cmpstr (other.config->hospital_client_secret, !=, sb.config->hospital_client_secret);
+    g_assert_cmpstr (other.config->insurance_paasid, !=, sb.config->insurance_paasid);
+    g_assert_cmpstr (other.config->insurance_token, !=, sb.config->insurance_token);
+    g_assert_cmpstr (other.config->courier_app_key, !=, sb.config->courier_app_key);
+    g_assert_cmpstr (other.config->courier_app_secret, !=, sb.config->courier_app_secret);
+    sandbox_stop (&other, SIGTERM);
+  }
   g_assert_cmpstr (sb.config->fixmedins_code, ==, "P11010500123");
   g_assert_cmpuint (strlen (sb.config->hospital_client_secret), >=, 32);
   g_assert_cmpuint (request ("GET", sb.config->hospital_url, NULL, NULL, NULL, &reply), ==, 401);
@@ -662,6 +679,23 @@ test_control (void)
     g_assert_cmpstr (seen, ==, "t1,t2,");
     g_assert_cmpstr (seen_all->str, ==, "t3,t1,");
 #undef TASK
+    /* Every version stays readable; a read carries its version as ETag. */
+    {
+      g_autofree char *t1 = g_strconcat (sb.config->hospital_url, "/Task/t1", NULL);
+      g_autofree char *t1v1 = g_strconcat (sb.config->hospital_url, "/Task/t1/_history/1", NULL);
+      g_autofree char *t1v3 = g_strconcat (sb.config->hospital_url, "/Task/t1/_history/3", NULL);
+      g_autofree char *text = NULL;
+      g_autoptr(SoupMessage) m = soup_message_new ("GET", t1);
+
+      soup_message_headers_replace (soup_message_get_request_headers (m), "Authorization", auth2);
+      g_bytes_unref (soup_session_send_and_read (session, m, NULL, NULL));
+      g_assert_cmpuint (soup_message_get_status (m), ==, 200);
+      g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (m), "ETag"), ==, "W/\"2\"");
+      g_assert_cmpuint (request ("GET", t1v1, NULL, NULL, h, &text), ==, 200);
+      g_assert_nonnull (strstr (text, "\"versionId\":\"1\""));
+      g_assert_nonnull (strstr (text, "09:30:00.000+08:00"));
+      g_assert_cmpuint (request ("GET", t1v3, NULL, NULL, h, NULL), ==, 404);
+    }
     g_assert_cmpuint (request ("POST", plant, "application/json", "{\"resources\":[{\"id\":\"x\"}]}", NULL, NULL), ==, 400);
 
     /* Enough people that made-up ID numbers would collide by chance. */
@@ -683,6 +717,9 @@ test_sigkill_keeps_state (void)
   const char *input = "{\"signIn\":{\"opter_no\":\"clerk01\",\"mac\":\"\",\"ip\":\"\"}}";
   g_autofree char *paasid_token = NULL;
   g_autofree char *app_secret = NULL;
+  g_autofree char *client_id = NULL;
+  g_autofree char *paasid = NULL;
+  g_autofree char *app_key = NULL;
   g_autofree char *sign_no = NULL;
   g_autofree char *certno = NULL;
   g_autofree char *certno_after = NULL;
@@ -690,6 +727,9 @@ test_sigkill_keeps_state (void)
 
   sandbox_start (&sb, state, NULL);
   secret = g_strdup (sb.config->hospital_client_secret);
+  client_id = g_strdup (sb.config->hospital_client_id);
+  paasid = g_strdup (sb.config->insurance_paasid);
+  app_key = g_strdup (sb.config->courier_app_key);
   paasid_token = g_strdup (sb.config->insurance_token);
   app_secret = g_strdup (sb.config->courier_app_secret);
   g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, input, NULL, &o), ==, 200);
@@ -704,6 +744,9 @@ test_sigkill_keeps_state (void)
   g_assert_cmpstr (sb.config->hospital_client_secret, ==, secret);
   g_assert_cmpstr (sb.config->insurance_token, ==, paasid_token);
   g_assert_cmpstr (sb.config->courier_app_secret, ==, app_secret);
+  g_assert_cmpstr (sb.config->hospital_client_id, ==, client_id);
+  g_assert_cmpstr (sb.config->insurance_paasid, ==, paasid);
+  g_assert_cmpstr (sb.config->courier_app_key, ==, app_key);
   /* client.ini lets the CLI reach every link after the restart. */
   {
     g_autofree char *ini = g_build_filename (state, "client.ini", NULL);
