@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "test-kb"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pd-kb.h"
+
+/* A malformed knowledge base is refused with its file, line and column. */
+
+static const char *header =
+  "code,nhsa_code,name,pinyin,ingredient,atc,route,unit_dose_mg,max_single_mg,max_daily_mg,child_max_daily_mg_per_kg,"
+  "min_age_years,pregnancy,lactation,elderly,special_class,antimicrobial_tier,skin_test,indications,insurance_class,price,cold_chain,pack_size,pack_unit\n";
+static const char *good_row = "YP1,X1,药,YP,warfarin,B01AA03,oral,2.5,15,15,,,contraindicated,caution,caution,none,0,0,I48,A,0.45,0,24,盒\n";
+
+static PdKb *
+load (const char *drugs,
+      const char *interactions,
+      const char *allergies,
+      GError    **error)
+{
+  g_autoptr(GHashTable) files = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_bytes_unref);
+
+  g_hash_table_insert (files, "drugs.csv", g_bytes_new (drugs, strlen (drugs)));
+  if (interactions != NULL)
+    g_hash_table_insert (files, "interactions.csv", g_bytes_new (interactions, strlen (interactions)));
+  if (allergies != NULL)
+    g_hash_table_insert (files, "allergy_classes.csv", g_bytes_new (allergies, strlen (allergies)));
+  return pd_kb_load_files (files, error);
+}
+
+static void
+expect (const char *drugs,
+        const char *interactions,
+        const char *allergies,
+        const char *where)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdKb) kb = load (drugs, interactions, allergies, &error);
+
+  g_assert_null (kb);
+  g_assert_error (error, PD_KB_ERROR, PD_KB_ERROR_MALFORMED);
+  if (!g_str_has_prefix (error->message, where))
+    g_error ("“%s” does not start with “%s”", error->message, where);
+}
+
+static void
+test_good (void)
+{
+  g_autofree char *drugs = g_strconcat ("\xEF\xBB\xBF", header, good_row, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdKb) kb = load (drugs, "a,b,severity\r\nwarfarin,M01A,major\r\n", "allergen,member,alias\npenicillin,J01C,\npenicillin,,\"青霉素, 类\"\n", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pd_kb_get_n_drugs (kb), ==, 1);
+  /* Without kb.csv, the version is the files' sha256. */
+  g_assert_true (g_str_has_prefix (pd_kb_get_version (kb), "sha256:"));
+  g_assert_cmpuint (strlen (pd_kb_get_version (kb)), ==, 7 + 64);
+  g_assert_true (pd_kb_is_demonstration (kb));
+}
+
+static void
+test_malformed (void)
+{
+  g_autofree char *bad_number = g_strconcat (header, good_row, "YP2,X2,药,YP,warfarin,B01AA03,oral,2,5,15,15,,,ok,ok,ok,none,0,0,I48,A,0.45,0,24,盒\n", NULL);
+  g_autofree char *comma_decimal = g_strconcat (header, "YP2,X2,药,YP,warfarin,B01AA03,oral,\"2,5\",15,15,,,ok,ok,ok,none,0,0,I48,A,0.45,0,24,盒\n", NULL);
+  g_autofree char *dup = g_strconcat (header, good_row, good_row, NULL);
+  g_autofree char *bad_enum = g_strconcat (header, "YP2,X2,药,YP,warfarin,B01AA03,oral,2.5,15,15,,,maybe,ok,ok,none,0,0,I48,A,0.45,0,24,盒\n", NULL);
+  g_autofree char *bad_key = g_strconcat (header, "YP2,X2,药,YP,Warfarin,B01AA03,oral,2.5,15,15,,,ok,ok,ok,none,0,0,I48,A,0.45,0,24,盒\n", NULL);
+  g_autofree char *bad_price = g_strconcat (header, "YP2,X2,药,YP,warfarin,B01AA03,oral,2.5,15,15,,,ok,ok,ok,none,0,0,I48,A,0.45001,0,24,盒\n", NULL);
+  g_autofree char *unclosed = g_strconcat (header, "YP2,\"X2,药\n", NULL);
+  g_autofree char *no_special = g_strdup ("code,name,ingredient\nYP1,药,warfarin\n");
+
+  expect (bad_number, NULL, NULL, "drugs.csv:3:");
+  expect (comma_decimal, NULL, NULL, "drugs.csv:2:");
+  expect (dup, NULL, NULL, "drugs.csv:3:1: code");
+  expect (bad_enum, NULL, NULL, "drugs.csv:2:");
+  expect (bad_key, NULL, NULL, "drugs.csv:2:");
+  expect (bad_price, NULL, NULL, "drugs.csv:2:");
+  expect (unclosed, NULL, NULL, "drugs.csv:2:5");
+  expect (no_special, NULL, NULL, "drugs.csv:1:1");
+  {
+    g_autofree char *drugs = g_strconcat (header, good_row, NULL);
+
+    expect (drugs, "a,b,severity\nwarfarin,M01A,deadly\n", NULL, "interactions.csv:2:");
+    expect (drugs, "a,b,severity\nwarfarin,m01a!,major\n", NULL, "interactions.csv:2:");
+    expect (drugs, NULL, "allergen,member,alias\npenicillin,,\n", "allergy_classes.csv:2:1");
+  }
+}
+
+static void
+test_sample_kb (void)
+{
+  g_autofree char *dir = g_build_filename (g_getenv ("PHARMDESK_SHARED"), "spec", "sample-kb", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdKb) kb = pd_kb_load_dir (dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (pd_kb_get_version (kb), ==, "sample-2026.11");
+  g_assert_true (pd_kb_is_demonstration (kb));
+  g_assert_cmpuint (pd_kb_get_n_drugs (kb), ==, 30);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kb/good", test_good);
+  g_test_add_func ("/kb/malformed", test_malformed);
+  g_test_add_func ("/kb/sample", test_sample_kb);
+  return g_test_run ();
+}
