@@ -23,7 +23,8 @@ typedef struct {
 } Sandbox;
 
 static char *state_root;
-static SoupSession *session;
+/* A libsoup session belongs to the thread that uses it: one each. */
+static __thread SoupSession *session;
 static guint msg_counter;
 
 static void
@@ -104,6 +105,8 @@ request (const char  *method,
     }
   for (guint i = 0; headers != NULL && headers[i] != NULL; i += 2)
     soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i], headers[i + 1]);
+  if (session == NULL)
+    session = soup_session_new_with_options ("timeout", 20, NULL);
   bytes = soup_session_send_and_read (session, msg, NULL, &error);
   if (reply != NULL)
     *reply = bytes != NULL ? g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)) : NULL;
@@ -977,6 +980,53 @@ test_help (void)
     g_assert_nonnull (strstr (out, kinds[i]));
 }
 
+typedef struct {
+  Sandbox    *sb;
+  const char *msgid;
+  guint       status;
+} Pending;
+
+static gpointer
+sign_in_thread (gpointer data)
+{
+  Pending *p = data;
+
+  p->status = nhsa (p->sb, "9001", p->msgid, NULL, "{\"signIn\":{\"opter_no\":\"clerk01\",\"mac\":\"\",\"ip\":\"\"}}", NULL, NULL);
+  g_clear_object (&session);
+  return NULL;
+}
+
+/* Killed while an answer is on its way (held by delay=): what was
+ * committed survives, and the retry of that msgid is refused. */
+static void
+test_sigkill_mid_request (void)
+{
+  g_autofree char *state = new_state ("sigkill-mid");
+  Sandbox sb = { 0 };
+  g_autofree char *msgid = msgid_new ();
+  g_autoptr(JsonObject) o = NULL;
+  Pending pending = { &sb, msgid, 1 };
+  GThread *thread;
+  int waited = 0;
+
+  sandbox_start (&sb, state, NULL);
+  sandbox_stop (&sb, SIGTERM);
+  sandbox_start (&sb, state, "--faults", "delay=20000", NULL);
+  thread = g_thread_new ("sign-in", sign_in_thread, &pending);
+  while (count_rows (state, "SELECT count(*) FROM nhsa_sign_in") == 0 && waited++ < 500)
+    g_usleep (10000);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM nhsa_sign_in"), ==, 1);
+  sandbox_stop (&sb, SIGKILL);
+  g_thread_join (thread);
+  g_assert_cmpuint (pending.status, ==, 0);   /* the client never got its answer */
+
+  sandbox_start (&sb, state, NULL);
+  g_assert_cmpuint (nhsa (&sb, "9001", msgid, NULL, "{\"signIn\":{\"opter_no\":\"clerk01\",\"mac\":\"\",\"ip\":\"\"}}", NULL, &o), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (o, "infcode"), ==, -1);
+  sandbox_stop (&sb, SIGTERM);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM nhsa_sign_in"), ==, 1);
+}
+
 static void
 test_bad_options (void)
 {
@@ -1023,6 +1073,7 @@ main (int    argc,
   g_test_add_func ("/sandbox/clock", test_clock);
   g_test_add_func ("/sandbox/courier", test_courier);
   g_test_add_func ("/sandbox/help", test_help);
+  g_test_add_func ("/sandbox/sigkill-mid-request", test_sigkill_mid_request);
   status = g_test_run ();
   g_object_unref (session);
   {
