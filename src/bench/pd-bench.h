@@ -18,6 +18,9 @@ typedef struct {
   PdBenchFunc  floor;
 } PdBench;
 
+extern const PdBench pd_bench_review[];
+extern const guint   pd_bench_review_n;
+
 void pd_bench_run_table (const PdBench *benches,
                          guint          n,
                          const char    *filter,

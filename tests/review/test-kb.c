@@ -102,6 +102,71 @@ test_sample_kb (void)
   g_assert_cmpuint (pd_kb_get_n_drugs (kb), ==, 30);
 }
 
+/* The strongest row of interactions.csv naming the two drugs, -1 if none. */
+static int
+pair_severity (PdKb       *kb,
+               const char *code_a,
+               const char *code_b)
+{
+  const PdKbDrug *a = pd_kb_find_drug (kb, code_a), *b = pd_kb_find_drug (kb, code_b);
+  GPtrArray *rows;
+  int worst = -1;
+
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  rows = pd_kb_interaction_candidates (kb, a);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const PdKbInteraction *row = rows->pdata[i];
+
+      if ((pd_kb_key_matches (row->a, a) && pd_kb_key_matches (row->b, b))
+          || (pd_kb_key_matches (row->b, a) && pd_kb_key_matches (row->a, b)))
+        worst = MAX (worst, (int) row->severity);
+    }
+  return worst;
+}
+
+/* The knowledge base we ship: valid, large enough, marked as demonstration
+ * content until a pharmacist signs it off, covering each chronic area, and
+ * holding the classic pairs and allergy classes. */
+static void
+test_default_kb (void)
+{
+  g_autofree char *dir = g_build_filename (g_getenv ("PHARMDESK_DATADIR"), "kb", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdKb) kb = pd_kb_load_dir (dir, &error);
+  /* One drug per area of the issue: hypertension, diabetes, lipids,
+   * coronary disease, COPD/asthma, gout, thyroid, depression, infection,
+   * pain, GI. */
+  static const char *areas[][2] = {
+    { "YP1001", "amlodipine" }, { "YP1029", "metformin" }, { "YP1053", "atorvastatin" },
+    { "YP1064", "clopidogrel" }, { "YP1083", "tiotropium" }, { "YP1094", "allopurinol" },
+    { "YP1098", "levothyroxine" }, { "YP1101", "sertraline" }, { "YP1133", "amoxicillin" },
+    { "YP1162", "ibuprofen" }, { "YP1171", "omeprazole" },
+  };
+  gboolean is_ingredient = FALSE;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pd_kb_get_n_drugs (kb), >=, 100);
+  g_assert_true (pd_kb_is_demonstration (kb));
+  g_assert_cmpstr (pd_kb_get_reviewed_by (kb), ==, NULL);
+  g_assert_true (g_str_has_prefix (pd_kb_get_version (kb), "pharmdesk-default-"));
+  for (guint i = 0; i < G_N_ELEMENTS (areas); i++)
+    {
+      const PdKbDrug *d = pd_kb_find_drug (kb, areas[i][0]);
+
+      g_assert_nonnull (d);
+      g_assert_true (g_strv_contains ((const char * const *) d->ingredients, areas[i][1]));
+    }
+  g_assert_cmpint (pair_severity (kb, "YP1055", "YP1142"), ==, PD_SEVERITY_BLOCK);  /* simvastatin + clarithromycin */
+  g_assert_cmpint (pair_severity (kb, "YP1074", "YP1066"), ==, PD_SEVERITY_BLOCK);  /* sildenafil + a nitrate */
+  g_assert_cmpint (pair_severity (kb, "YP1076", "YP1063"), ==, PD_SEVERITY_MAJOR);  /* warfarin + aspirin */
+  g_assert_cmpint (pair_severity (kb, "YP1001", "YP1029"), ==, -1);                 /* amlodipine + metformin */
+  g_assert_cmpstr (pd_kb_allergen_for_term (kb, "青霉素", &is_ingredient), ==, "penicillin");
+  g_assert_true (pd_kb_class_holds (kb, "penicillin", pd_kb_find_drug (kb, "YP1133"), NULL));
+  g_assert_false (pd_kb_class_holds (kb, "penicillin", pd_kb_find_drug (kb, "YP1142"), NULL));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -110,5 +175,6 @@ main (int    argc,
   g_test_add_func ("/kb/good", test_good);
   g_test_add_func ("/kb/malformed", test_malformed);
   g_test_add_func ("/kb/sample", test_sample_kb);
+  g_test_add_func ("/kb/default", test_default_kb);
   return g_test_run ();
 }

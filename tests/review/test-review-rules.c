@@ -381,6 +381,40 @@ test_missing_elements (void)
   g_assert_cmpstr (r->review->verdict, ==, "reject");
 }
 
+/* A birth date that names no real day cannot give an age: it is a missing
+ * birthDate (block), never a crash or a guessed age (fuzzing found
+ * "1990-13"). A partial date stays readable. */
+static void
+test_unreadable_birth_date (void)
+{
+  const char *bad[] = { "1990-13", "1990-02-30", "1990-00-10", "199", "1990-1-01", "1990-01-01T00:00:00", "１９９０", "1700-01-01" };
+  const char *good[] = { "1990", "1990-02", "2000-02-29" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(Bundle) b = with_line ("YP0010", 5, "mg", 1, 7, "I10");
+      g_autoptr(Result) r = NULL;
+      const PdFinding *f;
+
+      json_object_set_string_member (find (b, "Patient", "p1"), "birthDate", bad[i]);
+      r = review (b);
+      f = finding (r, "missing-element", "mr-1", NULL);
+      g_assert_nonnull (f);
+      g_assert_cmpuint (f->defects->len, ==, 1);
+      g_assert_cmpstr (f->defects->pdata[0], ==, "birthDate");
+      g_assert_cmpstr (r->review->verdict, ==, "reject");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(Bundle) b = with_line ("YP0010", 5, "mg", 1, 7, "I10");
+      g_autoptr(Result) r = NULL;
+
+      json_object_set_string_member (find (b, "Patient", "p1"), "birthDate", good[i]);
+      r = review (b);
+      assert_no (r, "missing-element");
+    }
+}
+
 static void
 test_missing_weight_is_major (void)
 {
@@ -733,6 +767,7 @@ main (int    argc,
   g_test_add_func ("/review/prescription-reused", test_reused);
   g_test_add_func ("/review/missing-elements", test_missing_elements);
   g_test_add_func ("/review/missing-weight-is-major", test_missing_weight_is_major);
+  g_test_add_func ("/review/unreadable-birth-date", test_unreadable_birth_date);
   g_test_add_func ("/review/signature-missing", test_signature_missing);
   g_test_add_func ("/review/prescriber-no-authority", test_prescriber_no_authority);
   g_test_add_func ("/review/special-drug-online", test_special_drug_online);

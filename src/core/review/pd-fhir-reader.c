@@ -248,12 +248,6 @@ follow (Reader      *r,
 
 /* --- times --------------------------------------------------------------------- */
 
-static gboolean
-is_date_only (const char *s)
-{
-  return s != NULL && strlen (s) == 10 && s[4] == '-' && s[7] == '-';
-}
-
 /* A dateTime: with an offset as written; a date alone is that day in China
  * time; end-of-day when asked. */
 static gboolean
@@ -261,46 +255,7 @@ parse_time (const char *s,
             gboolean    end_of_day,
             gint64     *out)
 {
-  if (s == NULL)
-    return FALSE;
-  if (is_date_only (s))
-    {
-      g_autofree char *iso = g_strdup_printf ("%sT%s+08:00", s, end_of_day ? "23:59:59" : "00:00:00");
-
-      return pd_time_parse_iso (iso, out, NULL);
-    }
-  if (strchr (s, 'T') != NULL && !pd_time_parse_iso (s, out, NULL))
-    {
-      /* No offset written: China time. */
-      g_autofree char *iso = g_strconcat (s, "+08:00", NULL);
-
-      return pd_time_parse_iso (iso, out, NULL);
-    }
-  return strchr (s, 'T') != NULL;
-}
-
-static void
-china_date (gint64 us,
-            int   *y,
-            int   *m,
-            int   *d)
-{
-  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
-  g_autoptr(GDateTime) local = g_date_time_to_timezone (utc, pd_china_time_zone ());
-
-  g_date_time_get_ymd (local, y, m, d);
-}
-
-static gint64
-china_end_of_day (int y,
-                  int m,
-                  int d,
-                  int plus_days)
-{
-  g_autoptr(GDateTime) day = g_date_time_new (pd_china_time_zone (), y, m, d, 23, 59, 59);
-  g_autoptr(GDateTime) later = g_date_time_add_days (day, plus_days);
-
-  return g_date_time_to_unix (later) * G_USEC_PER_SEC;
+  return s != NULL && pd_time_parse_fhir (s, end_of_day, out);
 }
 
 static gboolean
@@ -327,35 +282,55 @@ age_at (int by,
   return ty - by - ((tm < bm || (tm == bm && td < bd)) ? 1 : 0);
 }
 
-static void
+/* A FHIR date (YYYY, YYYY-MM or YYYY-MM-DD) that names a real day; n is
+ * the number of parts given. */
+static gboolean
+read_birth_date (const char *birth,
+                 int        *y,
+                 int        *m,
+                 int        *d,
+                 int        *n)
+{
+  char tail = '\0';
+  size_t len = birth != NULL ? strlen (birth) : 0;
+
+  if (len != 4 && len != 7 && len != 10)
+    return FALSE;
+  for (size_t i = 0; i < len; i++)
+    if ((i == 4 || i == 7) ? birth[i] != '-' : !g_ascii_isdigit (birth[i]))
+      return FALSE;
+  *n = sscanf (birth, "%4d-%2d-%2d%c", y, m, d, &tail);
+  if (*y < 1800 || (*n >= 2 && (*m < 1 || *m > 12)) || (*n == 3 && (*d < 1 || *d > g_date_get_days_in_month (*m, *y))))
+    return FALSE;
+  return TRUE;
+}
+
+/* FALSE when the birth date cannot be read: review.md's missing birthDate. */
+static gboolean
 read_age (PdRx       *rx,
           const char *birth)
 {
-  int y = 0, m = 0, d = 0, n;
+  int y = 0, m = 0, d = 0, n = 0, ty, tm, td;
 
   rx->age_for_child = rx->age_for_elderly = -1;
-  if (birth == NULL || !rx->has_authored)
-    return;
-  n = sscanf (birth, "%4d-%2d-%2d", &y, &m, &d);
-  if (n < 1 || y < 1800)
-    return;
-  {
-    int ty, tm, td;
-
-    china_date (rx->authored_us, &ty, &tm, &td);
-    if (n == 1)
-      {
-        rx->age_for_child = age_at (y, 12, 31, ty, tm, td);
-        rx->age_for_elderly = age_at (y, 1, 1, ty, tm, td);
-      }
-    else if (n == 2)
-      {
-        rx->age_for_child = age_at (y, m, g_date_get_days_in_month (m, y), ty, tm, td);
-        rx->age_for_elderly = age_at (y, m, 1, ty, tm, td);
-      }
-    else
-      rx->age_for_child = rx->age_for_elderly = age_at (y, m, d, ty, tm, td);
-  }
+  if (!read_birth_date (birth, &y, &m, &d, &n))
+    return FALSE;
+  if (!rx->has_authored)
+    return TRUE;
+  pd_china_date (rx->authored_us, &ty, &tm, &td);
+  if (n == 1)
+    {
+      rx->age_for_child = age_at (y, 12, 31, ty, tm, td);
+      rx->age_for_elderly = age_at (y, 1, 1, ty, tm, td);
+    }
+  else if (n == 2)
+    {
+      rx->age_for_child = age_at (y, m, g_date_get_days_in_month (m, y), ty, tm, td);
+      rx->age_for_elderly = age_at (y, m, 1, ty, tm, td);
+    }
+  else
+    rx->age_for_child = rx->age_for_elderly = age_at (y, m, d, ty, tm, td);
+  return TRUE;
 }
 
 /* --- units and codes --------------------------------------------------------------- */
@@ -896,7 +871,6 @@ read_context (Reader     *r,
     }
 
   rx->has_patient = patient != NULL;
-  rx->has_birth_date = str (patient, "birthDate") != NULL;
   rx->has_gender = str (patient, "gender") != NULL;
 
   if (requester != NULL && g_strcmp0 (str (requester, "resourceType"), "PractitionerRole") == 0)
@@ -912,21 +886,19 @@ read_context (Reader     *r,
     read_qualifications (rx, requester);
 
   rx->has_authored = authored != NULL && parse_time (authored, FALSE, &rx->authored_us);
-  if (authored != NULL && !rx->has_authored && is_date_only (authored))
-    rx->has_authored = parse_time (authored, FALSE, &rx->authored_us);
   if (rx->has_authored)
     {
       int y, m, d;
       gint64 cap, v;
 
-      china_date (rx->authored_us, &y, &m, &d);
-      cap = china_end_of_day (y, m, d, 2);
-      v = china_end_of_day (y, m, d, 0);
+      pd_china_date (rx->authored_us, &y, &m, &d);
+      cap = pd_china_day_end (y, m, d, 2);
+      v = pd_china_day_end (y, m, d, 0);
       if (str (validity, "end") != NULL && !parse_time (str (validity, "end"), TRUE, &v))
-        v = china_end_of_day (y, m, d, 0);
+        v = pd_china_day_end (y, m, d, 0);
       rx->valid_until_us = MIN (v, cap);
     }
-  read_age (rx, str (patient, "birthDate"));
+  rx->has_birth_date = read_age (rx, str (patient, "birthDate"));
 
   rx->has_encounter = encounter != NULL;
   if (encounter != NULL)

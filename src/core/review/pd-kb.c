@@ -31,6 +31,9 @@ struct _PdKb
 
 G_DEFINE_QUARK (pd-kb-error-quark, pd_kb_error)
 
+static GPtrArray *interaction_candidates (PdKb           *kb,
+                                          const PdKbDrug *drug);
+
 static const char *route_tokens[] = {
   "oral", "iv", "im", "sc", "topical", "inhaled", "rectal", "sublingual", "ophthalmic", "nasal", "transdermal", NULL
 };
@@ -54,6 +57,7 @@ drug_free (gpointer data)
   g_strfreev (d->indications);
   g_free (d->insurance_class);
   g_free (d->pack_unit);
+  g_clear_pointer (&d->interactions, g_ptr_array_unref);
   g_free (d);
 }
 
@@ -112,12 +116,15 @@ bad (GError    **error,
   return FALSE;
 }
 
-static gboolean
-matches (const char *pattern,
-         const char *text)
-{
-  return g_regex_match_simple (pattern, text, G_REGEX_OPTIMIZE, 0);
-}
+/* Each pattern compiled once per process: a knowledge base has hundreds of
+ * thousands of fields to check. */
+#define matches(pattern, text)                                                          \
+  ({                                                                                   \
+    static GRegex *re_;                                                                \
+    if (g_once_init_enter (&re_))                                                      \
+      g_once_init_leave (&re_, g_regex_new (pattern, G_REGEX_OPTIMIZE, 0, NULL));       \
+    g_regex_match (re_, (text), 0, NULL);                                              \
+  })
 
 static gboolean
 is_ingredient_key (const char *s)
@@ -638,6 +645,14 @@ pd_kb_load_files (GHashTable *files,
         return NULL;
     }
 
+  /* The engine's hot path looks each drug's rows up once per pair. */
+  for (guint i = 0; i < kb->drugs->len; i++)
+    {
+      PdKbDrug *d = kb->drugs->pdata[i];
+
+      d->interactions = interaction_candidates (kb, d);
+    }
+
   /* Without kb.csv's version: sha256 over the files in ASCII order of
    * their names, each its name, a NUL and its bytes. */
   if (kb->version == NULL)
@@ -745,10 +760,20 @@ pd_kb_key_matches (const char     *key,
   return g_strv_contains ((const char * const *) drug->ingredients, key);
 }
 
+static int
+compare_rows (gconstpointer a,
+              gconstpointer b)
+{
+  const PdKbInteraction *x = *(const PdKbInteraction * const *) a;
+  const PdKbInteraction *y = *(const PdKbInteraction * const *) b;
+
+  return (int) x->line - (int) y->line;
+}
+
 /* Every row one of whose keys matches the drug, in file order, once. */
-GPtrArray *
-pd_kb_interaction_candidates (PdKb           *kb,
-                              const PdKbDrug *drug)
+static GPtrArray *
+interaction_candidates (PdKb           *kb,
+                        const PdKbDrug *drug)
 {
   GPtrArray *out = g_ptr_array_new ();
   g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
@@ -778,7 +803,15 @@ pd_kb_interaction_candidates (PdKb           *kb,
               g_ptr_array_add (out, list->pdata[k]);
         }
     }
+  g_ptr_array_sort (out, compare_rows);
   return out;
+}
+
+GPtrArray *
+pd_kb_interaction_candidates (PdKb           *kb,
+                              const PdKbDrug *drug)
+{
+  return drug->interactions;
 }
 
 const char *

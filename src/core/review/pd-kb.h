@@ -58,6 +58,7 @@ typedef struct {
   char     *pack_unit;
   gboolean  cold_chain;
   guint     line;
+  GPtrArray *interactions;     /* PdKbInteraction* one of whose sides matches, file order */
 } PdKbDrug;
 
 typedef struct {
@@ -88,7 +89,8 @@ const PdKbDrug  *pd_kb_find_drug         (PdKb         *kb,
                                           const char   *code);
 const PdKbDrug  *pd_kb_find_drug_by_atc  (PdKb         *kb,
                                           const char   *atc);
-/* Rows of interactions.csv one of whose sides matches the drug. */
+/* Rows of interactions.csv one of whose sides matches the drug, in file
+ * order (computed once, when the knowledge base is loaded). */
 GPtrArray       *pd_kb_interaction_candidates (PdKb           *kb,
                                                const PdKbDrug *drug);
 gboolean         pd_kb_key_matches       (const char     *key,

@@ -488,16 +488,6 @@ check_line (Run            *run,
     add (run, "skin-test-required", PD_SEVERITY_MAJOR, one_line (line), NULL, g_strdup_printf ("drugs.csv:%u", d->line), NULL);
 }
 
-static int
-compare_rows (gconstpointer a,
-              gconstpointer b)
-{
-  const PdKbInteraction *x = *(const PdKbInteraction * const *) a;
-  const PdKbInteraction *y = *(const PdKbInteraction * const *) b;
-
-  return (int) x->line - (int) y->line;
-}
-
 static gboolean
 shares_ingredient (const PdKbDrug *a,
                    const PdKbDrug *b)
@@ -514,16 +504,16 @@ check_pairs (Run *run)
   for (guint i = 0; i < run->reviewed->len; i++)
     {
       const PdRxLine *x = run->reviewed->pdata[i];
-      g_autoptr(GPtrArray) candidates = NULL;
+      GPtrArray *candidates;
 
       if (x->drug == NULL)
         continue;
       candidates = pd_kb_interaction_candidates (run->kb, x->drug);
-      g_ptr_array_sort (candidates, compare_rows);
 
       for (guint j = i + 1; j < run->reviewed->len; j++)
         {
           const PdRxLine *y = run->reviewed->pdata[j];
+          GPtrArray *others;
 
           if (y->drug == NULL)
             continue;
@@ -535,14 +525,29 @@ check_pairs (Run *run)
             add (run, "duplicate-therapy", PD_SEVERITY_MODERATE, pair (x, y), NULL,
                  g_strdup_printf ("drugs.csv:%u", y->drug->line), "ATC group");
 
-          for (guint k = 0; k < candidates->len; k++)
+          /* Both candidate lists are in file order: only rows on both
+           * can name the pair, and a merge finds them without a string
+           * comparison. */
+          others = pd_kb_interaction_candidates (run->kb, y->drug);
+          for (guint k = 0, m = 0; k < candidates->len && m < others->len;)
             {
               const PdKbInteraction *row = candidates->pdata[k];
-              gboolean hit = (pd_kb_key_matches (row->a, x->drug) && pd_kb_key_matches (row->b, y->drug))
-                             || (pd_kb_key_matches (row->b, x->drug) && pd_kb_key_matches (row->a, y->drug));
+              const PdKbInteraction *other = others->pdata[m];
+              gboolean hit;
               PdFinding *f;
               PdSeverity before;
 
+              if (row->line != other->line)
+                {
+                  if (row->line < other->line)
+                    k++;
+                  else
+                    m++;
+                  continue;
+                }
+              k++, m++;
+              hit = (pd_kb_key_matches (row->a, x->drug) && pd_kb_key_matches (row->b, y->drug))
+                    || (pd_kb_key_matches (row->b, x->drug) && pd_kb_key_matches (row->a, y->drug));
               if (!hit)
                 continue;
               f = NULL;

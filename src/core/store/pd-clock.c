@@ -209,6 +209,135 @@ pd_time_parse_iso (const char  *iso,
   return TRUE;
 }
 
+/* Civil dates from day numbers (H. Hinnant's algorithms): China time is a
+ * fixed UTC+8, so the hot paths need no time-zone database. */
+static gint64
+floor_div (gint64 a,
+           gint64 b)
+{
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+static gint64
+days_from_civil (int y,
+                 int m,
+                 int d)
+{
+  gint64 era;
+  unsigned yoe, doy, doe;
+
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned) (y - era * 400);
+  doy = (153 * (unsigned) (m > 2 ? m - 3 : m + 9) + 2) / 5 + (unsigned) d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (gint64) doe - 719468;
+}
+
+/* The China-time calendar day of an instant. */
+void
+pd_china_date (gint64  us,
+               int    *year,
+               int    *month,
+               int    *day)
+{
+  gint64 z = floor_div (floor_div (us, G_USEC_PER_SEC) + 8 * 3600, 86400) + 719468;
+  gint64 era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned) (z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned mm = mp < 10 ? mp + 3 : mp - 9;
+
+  *day = (int) (doy - (153 * mp + 2) / 5 + 1);
+  *month = (int) mm;
+  *year = (int) ((gint64) yoe + era * 400 + (mm <= 2));
+}
+
+/* 23:59:59 China time of that day, plus_days later. */
+gint64
+pd_china_day_end (int year,
+                  int month,
+                  int day,
+                  int plus_days)
+{
+  gint64 days = days_from_civil (year, month, day) + plus_days;
+
+  return ((days + 1) * 86400 - 1 - 8 * 3600) * G_USEC_PER_SEC;
+}
+
+static gboolean
+digits (const char *s,
+        int         n,
+        int        *out)
+{
+  int v = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      if (!g_ascii_isdigit (s[i]))
+        return FALSE;
+      v = v * 10 + (s[i] - '0');
+    }
+  *out = v;
+  return TRUE;
+}
+
+/* A FHIR date or dateTime as prescriptions carry them:
+ * YYYY-MM-DD[THH:MM:SS[.fff…][Z|±HH:MM]]. A date alone is that day in
+ * China time (its first or, with end_of_day, its last second); a time
+ * without an offset is China time. No GDateTime: a Bundle holds dozens of
+ * times and this is the review CLI's hot path. */
+gboolean
+pd_time_parse_fhir (const char *s,
+                    gboolean    end_of_day,
+                    gint64     *out_us)
+{
+  int y, mo, d, h = 0, mi = 0, se = 0, oh = 8, om = 0, sign = 1;
+  gint64 frac_us = 0;
+  const char *p;
+
+  if (s == NULL || strlen (s) < 10 || !digits (s, 4, &y) || y < 1 || s[4] != '-' || !digits (s + 5, 2, &mo)
+      || s[7] != '-' || !digits (s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1
+      || d > g_date_get_days_in_month (mo, y))
+    return FALSE;
+  p = s + 10;
+  if (*p == '\0')
+    {
+      if (end_of_day)
+        h = 23, mi = 59, se = 59;
+    }
+  else
+    {
+      if (*p != 'T' || !digits (p + 1, 2, &h) || p[3] != ':' || !digits (p + 4, 2, &mi) || p[6] != ':'
+          || !digits (p + 7, 2, &se) || h > 23 || mi > 59 || se > 60)
+        return FALSE;
+      p += 9;
+      if (*p == '.')
+        {
+          gint64 scale = 100000;
+
+          for (p++; g_ascii_isdigit (*p); p++, scale /= 10)
+            frac_us += (*p - '0') * scale;
+        }
+      if (*p == 'Z')
+        oh = 0, p++;
+      else if (*p == '+' || *p == '-')
+        {
+          sign = *p == '-' ? -1 : 1;
+          if (!digits (p + 1, 2, &oh) || p[3] != ':' || !digits (p + 4, 2, &om) || oh > 14 || om > 59)
+            return FALSE;
+          p += 6;
+        }
+      if (*p != '\0')
+        return FALSE;
+    }
+  *out_us = ((days_from_civil (y, mo, d) * 86400 + h * 3600 + mi * 60 + se) - sign * (oh * 3600 + om * 60))
+              * G_USEC_PER_SEC
+            + frac_us;
+  return TRUE;
+}
+
 /* YYYY-MM-DDTHH:MM:SS+08:00, the form every signed or exchanged time takes. */
 char *
 pd_time_format_iso (gint64 us)

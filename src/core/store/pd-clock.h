@@ -40,6 +40,17 @@ GTimeZone  *pd_china_time_zone          (void);
 gboolean    pd_time_parse_iso           (const char  *iso,
                                          gint64      *out_us,
                                          GError     **error);
+gboolean    pd_time_parse_fhir          (const char  *s,
+                                         gboolean     end_of_day,
+                                         gint64      *out_us);
+void        pd_china_date               (gint64       us,
+                                         int         *year,
+                                         int         *month,
+                                         int         *day);
+gint64      pd_china_day_end            (int          year,
+                                         int          month,
+                                         int          day,
+                                         int          plus_days);
 char       *pd_time_format_iso          (gint64       us);
 char       *pd_time_format_china        (gint64       us,
                                          const char  *format);
