@@ -26,6 +26,17 @@ text = open(po_path, encoding="utf-8").read()
 blocks = text.split("\n\n")
 out, missing = [], []
 for b in blocks:
+    # Chinese has one plural form: msgstr[0], keyed by the singular msgid.
+    p = re.search(r'^msgid ((?:".*"\n?)+)msgid_plural (?:".*"\n?)+msgstr\[0\] ((?:".*"\n?)+)', b, re.M)
+    if p:
+        msgid = unescape("".join(re.findall(r'"(.*)"', p.group(1))))
+        msgstr = unescape("".join(re.findall(r'"(.*)"', p.group(2))))
+        if msgid in table:
+            msgstr = table[msgid]
+        elif not msgstr:
+            missing.append(msgid)
+        out.append(b[:p.start(2)] + '"' + escape(msgstr) + '"' + b[p.end(2):].rstrip("\n"))
+        continue
     m = re.search(r'^msgid ((?:".*"\n?)+)msgstr ((?:".*"\n?)+)', b, re.M)
     if not m:
         out.append(b); continue

@@ -20,6 +20,8 @@ typedef struct {
 
 extern const PdBench pd_bench_review[];
 extern const guint   pd_bench_review_n;
+extern const PdBench pd_bench_queue[];
+extern const guint   pd_bench_queue_n;
 
 void pd_bench_run_table (const PdBench *benches,
                          guint          n,

@@ -247,6 +247,7 @@ main (int    argc,
   fprintf (stderr, "%-24s %14s %14s %8s  %s\n", "benchmark", "path", "floor", "floor/path", "unit");
   pd_bench_run_table (benches, G_N_ELEMENTS (benches), filter, repeat, b);
   pd_bench_run_table (pd_bench_review, pd_bench_review_n, filter, repeat, b);
+  pd_bench_run_table (pd_bench_queue, pd_bench_queue_n, filter, repeat, b);
   json_builder_end_array (b);
   json_builder_end_object (b);
 

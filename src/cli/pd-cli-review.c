@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "pd-cli.h"
+#include "pd-kb-store.h"
+#include "pd-rx-cache.h"
 #include "pd-fhir-reader.h"
 #include "pd-kb.h"
 #include "pd-review-engine.h"
@@ -34,27 +36,6 @@ read_input (const char *path,
       return TRUE;
     }
   return g_file_get_contents (path, data, len, error);
-}
-
-static gboolean
-dispensed_cb (const char *system,
-              const char *value,
-              gpointer    user_data)
-{
-  PdStore *store = user_data;
-  sqlite3_stmt *stmt = pd_store_prepare (store,
-    "SELECT EXISTS (SELECT 1 FROM prescription p WHERE p.rx_system = ? AND p.rx_number = ?"
-    " AND (p.status = 'dispensed' OR EXISTS (SELECT 1 FROM dispense d WHERE d.prescription_id = p.id)))", NULL);
-  gboolean found = FALSE;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, system != NULL ? system : "", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    found = sqlite3_column_int (stmt, 0);
-  sqlite3_reset (stmt);
-  return found;
 }
 
 static void
@@ -146,7 +127,7 @@ pd_cli_review (PdCli  *cli,
   for (guint i = 0; i < prescriptions->len; i++)
     {
       const PdRx *rx = prescriptions->pdata[i];
-      g_autoptr(PdReview) review = pd_review_run (kb, rx, now, store != NULL ? dispensed_cb : NULL, store);
+      g_autoptr(PdReview) review = pd_review_run (kb, rx, now, store != NULL ? pd_rx_cache_dispensed : NULL, store);
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "id");
@@ -170,74 +151,6 @@ pd_cli_review (PdCli  *cli,
 }
 
 /* --- kb ----------------------------------------------------------------------------- */
-
-typedef struct {
-  PdSession  *session;
-  PdKb       *kb;
-  const char *dir;
-} ImportJob;
-
-static gboolean
-write_import (PdStore  *store,
-              gpointer  user_data,
-              GError  **error)
-{
-  ImportJob *job = user_data;
-  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
-  g_autoptr(GDir) d = g_dir_open (job->dir, 0, error);
-  sqlite3_stmt *stmt;
-  gint64 id;
-  const char *name;
-  PdAuditEntry e = { pd_session_get_account (job->session)->id, "kb.import", "kb_version", NULL, "ok",
-                     pd_kb_get_version (job->kb), NULL };
-
-  if (d == NULL)
-    return FALSE;
-  if (!pd_store_exec (store, "UPDATE kb_version SET active = 0 WHERE active = 1", error))
-    return FALSE;
-  stmt = pd_store_prepare (store, "INSERT INTO kb_version (version, status, reviewed_by, imported_at, imported_by, active)"
-                                  " VALUES (?, ?, ?, ?, ?, 1)", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, pd_kb_get_version (job->kb), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, pd_kb_is_demonstration (job->kb) ? "demonstration" : "reviewed", -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, pd_kb_get_reviewed_by (job->kb), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 4, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 5, pd_session_get_account (job->session)->id);
-  if (!pd_store_step_done (store, stmt, error))
-    {
-      if (g_error_matches (*error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT))
-        {
-          g_clear_error (error);
-          g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT,
-                       _("The knowledge base version “%s” is already imported; give a new version in kb.csv"),
-                       pd_kb_get_version (job->kb));
-        }
-      return FALSE;
-    }
-  id = sqlite3_last_insert_rowid (pd_store_get_db (store));
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *content = NULL;
-      gsize len = 0;
-
-      if (!g_str_has_suffix (name, ".csv"))
-        continue;
-      path = g_build_filename (job->dir, name, NULL);
-      if (!g_file_get_contents (path, &content, &len, error))
-        return FALSE;
-      stmt = pd_store_prepare (store, "INSERT INTO kb_file (kb_version_id, name, content) VALUES (?, ?, ?)", error);
-      if (stmt == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (stmt, 1, id);
-      sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_blob (stmt, 3, content, (int) len, SQLITE_TRANSIENT);
-      if (!pd_store_step_done (store, stmt, error))
-        return FALSE;
-    }
-  return pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
-}
 
 int
 pd_cli_kb (PdCli  *cli,
@@ -273,19 +186,11 @@ pd_cli_kb (PdCli  *cli,
   {
     g_autoptr(PdStore) store = pd_store_open (pd_cli_db_path (cli), &error);
     g_autoptr(PdSession) session = NULL;
-    ImportJob job;
 
     if (store == NULL)
       return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
     session = pd_cli_sign_in (cli, store, &error);
-    if (session == NULL)
-      return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
-    if (!pd_session_require (session, PD_ACTION_IMPORT_KB, "kb_version", NULL, &error))
-      return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
-    job.session = session;
-    job.kb = kb;
-    job.dir = argv[2];
-    if (!pd_store_write (store, write_import, &job, &error))
+    if (session == NULL || !pd_kb_import (session, argv[2], NULL, &error))
       return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
     pd_cli_print (_("Imported the knowledge base %s.\n"), pd_kb_get_version (kb));
     pd_store_close (store);

@@ -71,5 +71,8 @@ int pd_cli_init    (PdCli *cli, int argc, char **argv);
 int pd_cli_account (PdCli *cli, int argc, char **argv);
 int pd_cli_audit   (PdCli *cli, int argc, char **argv);
 int pd_cli_links   (PdCli *cli, int argc, char **argv);
+int pd_cli_sync    (PdCli *cli, int argc, char **argv);
+int pd_cli_outbox  (PdCli *cli, int argc, char **argv);
+int pd_cli_verify_review (PdCli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -24,6 +24,9 @@ static const Command commands[] = {
   { "account", pd_cli_account, N_("Add, list, lock and unlock accounts; change a password") },
   { "links", pd_cli_links, N_("Check that each configured link answers") },
   { "audit", pd_cli_audit, N_("Verify or export the audit trail") },
+  { "sync", pd_cli_sync, N_("Send the outbox and pull the hospital's work queue") },
+  { "outbox", pd_cli_outbox, N_("List or resolve the requests waiting to go out") },
+  { "verify-review", pd_cli_verify_review, N_("Check a decision's signature against the key registry") },
 };
 
 static int
@@ -31,7 +34,7 @@ usage (FILE *out)
 {
   fprintf (out, "%s\n\n", _("Usage: pharmdesk-cli COMMAND [OPTIONS…]"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf (out, "  %-14s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out, "\n%s\n", _("Run “pharmdesk-cli COMMAND --help” for a command’s options."));
   return out == stdout ? PD_EXIT_OK : PD_EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
 #include "pd-accounts-window.h"
 #include "pd-first-start-page.h"
 #include "pd-link-indicator.h"
+#include "pd-review-page.h"
 #include "pd-sign-in-page.h"
 #include "pd-window.h"
 
@@ -28,6 +29,7 @@ struct _PdWindow
   GtkWidget            *indicators[PD_N_LINKS];
   GtkWidget            *sign_in_page;
   GtkWidget            *first_start_page;
+  PdReviewPage         *review_page;
   PdSession            *session;
   guint                 idle_timer;
 };
@@ -108,6 +110,7 @@ signed_in_cb (PdWindow  *self,
   g_set_object (&self->session, session);
   gtk_menu_button_set_label (self->account_button, account->display_name);
   pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
+  pd_review_page_set_session (self->review_page, session);
   show_page (self, "areas");
 }
 
@@ -140,6 +143,7 @@ sign_out_activated (GtkWidget  *widget,
   if (self->session != NULL)
     pd_session_audit (self->session, "sign-out", "account", pd_session_get_account (self->session)->uuid, "ok", NULL, NULL);
   g_clear_object (&self->session);
+  pd_review_page_set_session (self->review_page, NULL);
   pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
   show_page (self, "sign-in");
 }
@@ -246,6 +250,7 @@ pd_window_class_init (PdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdWindow, refused_page);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, link_bar);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, account_button);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, review_page);
   gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_activated);
   gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_activated);
   gtk_widget_class_install_action (widget_class, "win.accounts", NULL, accounts_activated);
@@ -257,6 +262,7 @@ static void
 pd_window_init (PdWindow *self)
 {
   g_type_ensure (PD_TYPE_LINK_INDICATOR);
+  g_type_ensure (PD_TYPE_REVIEW_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 

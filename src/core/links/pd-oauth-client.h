@@ -33,6 +33,9 @@ void           pd_oauth_client_get_token_async  (PdOAuthClient   *self,
 char          *pd_oauth_client_get_token_finish (PdOAuthClient   *self,
                                                  GAsyncResult    *result,
                                                  GError         **error);
+char          *pd_oauth_client_get_token    (PdOAuthClient       *self,
+                                             GCancellable        *cancellable,
+                                             GError             **error);
 void           pd_oauth_client_forget       (PdOAuthClient       *self);
 
 gboolean       pd_link_error_from_transport (GError             **error,

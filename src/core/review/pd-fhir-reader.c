@@ -951,13 +951,6 @@ pd_fhir_read_prescriptions (const char *data,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) parse_error = NULL;
-  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_rx_free);
-  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  g_autoptr(GHashTable) group_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  Reader r = { 0 };
-  JsonNode *root;
-  JsonArray *entries;
-  guint position = 0;
 
   if (len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
     {
@@ -969,7 +962,22 @@ pd_fhir_read_prescriptions (const char *data,
       g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, _("The input is not JSON: %s"), parse_error->message);
       return NULL;
     }
-  root = json_parser_get_root (parser);
+  return pd_fhir_read_bundle (json_parser_get_root (parser), kb, error);
+}
+
+/* The same, from a Bundle already parsed (the cache assembles them). */
+GPtrArray *
+pd_fhir_read_bundle (JsonNode *root,
+                     PdKb     *kb,
+                     GError  **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_rx_free);
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GHashTable) group_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Reader r = { 0 };
+  JsonArray *entries;
+  guint position = 0;
+
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
       || g_strcmp0 (str (json_node_get_object (root), "resourceType"), "Bundle") != 0)
     {

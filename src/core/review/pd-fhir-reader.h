@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "pd-kb.h"
 #include "pd-prescription.h"
 
@@ -17,6 +19,10 @@ typedef enum {
  * line, read as review.md says. */
 GPtrArray *pd_fhir_read_prescriptions (const char  *data,
                                        gsize        len,
+                                       PdKb        *kb,
+                                       GError     **error);
+
+GPtrArray *pd_fhir_read_bundle        (JsonNode    *bundle,
                                        PdKb        *kb,
                                        GError     **error);
 

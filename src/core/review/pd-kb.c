@@ -676,8 +676,10 @@ pd_kb_load_files (GHashTable *files,
 }
 
 /* The folder's CSV files (other files, a README, are not the knowledge base). */
-PdKb *
-pd_kb_load_dir (const char *dir,
+/* The folder's *.csv files, name → GBytes, exactly as they will be
+ * validated and stored. */
+GHashTable *
+pd_kb_read_dir (const char *dir,
                 GError    **error)
 {
   g_autoptr(GHashTable) files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
@@ -708,7 +710,16 @@ pd_kb_load_dir (const char *dir,
         }
       g_hash_table_insert (files, g_strdup (name), g_bytes_new_take (data, len));
     }
-  return pd_kb_load_files (files, error);
+  return g_steal_pointer (&files);
+}
+
+PdKb *
+pd_kb_load_dir (const char *dir,
+                GError    **error)
+{
+  g_autoptr(GHashTable) files = pd_kb_read_dir (dir, error);
+
+  return files != NULL ? pd_kb_load_files (files, error) : NULL;
 }
 
 const char *

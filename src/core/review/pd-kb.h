@@ -15,6 +15,7 @@ GQuark pd_kb_error_quark (void);
 typedef enum {
   PD_KB_ERROR_MALFORMED,   /* a file breaks the format: file:line:column in the message */
   PD_KB_ERROR_UNREADABLE,  /* the folder or a file cannot be read */
+  PD_KB_ERROR_NONE,        /* no knowledge base has been imported */
 } PdKbError;
 
 typedef enum {
@@ -75,6 +76,8 @@ typedef struct {
 typedef struct _PdKb PdKb;
 
 PdKb            *pd_kb_load_dir          (const char   *dir,
+                                          GError      **error);
+GHashTable      *pd_kb_read_dir          (const char   *dir,
                                           GError      **error);
 /* files: name → GBytes (as stored in the database) */
 PdKb            *pd_kb_load_files        (GHashTable   *files,

@@ -446,6 +446,69 @@ static const PdMigration pharmacy_migrations[] = {
     "ALTER TABLE audit_head ADD COLUMN signed_seq INTEGER;"
     "ALTER TABLE audit_head ADD COLUMN signing_key_id INTEGER REFERENCES signing_key (id);"
   },
+  {
+    "review queue: order keys, queue indexes, drug vocabulary, tallies",
+    /* The queue's order as columns: urgency rank (stat 0, urgent and asap
+     * 1, routine 2) and a time that is never NULL, so that a keyset over
+     * (queue_rank, queue_time, id) is a total order. */
+    "ALTER TABLE prescription ADD COLUMN queue_rank INTEGER GENERATED ALWAYS AS"
+    "  (CASE priority WHEN 'stat' THEN 0 WHEN 'routine' THEN 2 ELSE 1 END) VIRTUAL;"
+    "ALTER TABLE prescription ADD COLUMN queue_time TEXT GENERATED ALWAYS AS"
+    "  (coalesce (authored_at, '')) VIRTUAL;"
+    /* One index walks every status in queue order, one each status; the
+     * filter columns ride along so that a filter never reads the table. */
+    "DROP INDEX prescription_queue;"
+    "CREATE INDEX prescription_queue_all ON prescription"
+    "  (queue_rank, queue_time, id, status, online, has_block, claimed_by);"
+    "CREATE INDEX prescription_queue_status ON prescription"
+    "  (status, queue_rank, queue_time, id, online, has_block, claimed_by);"
+    "CREATE INDEX prescription_number ON prescription (rx_number);"
+    "CREATE INDEX prescription_line_name ON prescription_line (drug_name);"
+
+    /* The drug names and pinyin initials seen in the cache: a substring
+     * search runs over this short list, then through the name index. */
+    "CREATE TABLE queue_drug ("
+    "  name TEXT PRIMARY KEY,"
+    "  pinyin TEXT"
+    ") WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO queue_drug (name, pinyin)"
+    "  SELECT drug_name, drug_pinyin FROM prescription_line WHERE drug_name IS NOT NULL;"
+    "CREATE TRIGGER queue_drug_insert AFTER INSERT ON prescription_line WHEN NEW.drug_name IS NOT NULL"
+    "  BEGIN INSERT OR IGNORE INTO queue_drug (name, pinyin) VALUES (NEW.drug_name, NEW.drug_pinyin); END;"
+    "CREATE TRIGGER queue_drug_update AFTER UPDATE OF drug_name ON prescription_line WHEN NEW.drug_name IS NOT NULL"
+    "  BEGIN INSERT OR IGNORE INTO queue_drug (name, pinyin) VALUES (NEW.drug_name, NEW.drug_pinyin); END;"
+
+    /* How many prescriptions per combination of what the queue filters
+     * on, kept by triggers: the queue counts without a scan. */
+    "CREATE TABLE queue_tally ("
+    "  status TEXT NOT NULL,"
+    "  queue_rank INTEGER NOT NULL,"
+    "  online INTEGER NOT NULL,"
+    "  has_block INTEGER NOT NULL,"
+    "  claimed_by TEXT NOT NULL,"               /* '' when nobody holds a claim */
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (status, queue_rank, online, has_block, claimed_by)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO queue_tally (status, queue_rank, online, has_block, claimed_by, n)"
+    "  SELECT status, queue_rank, online, has_block, coalesce (claimed_by, ''), count (*)"
+    "  FROM prescription GROUP BY 1, 2, 3, 4, 5;"
+    "CREATE TRIGGER queue_tally_insert AFTER INSERT ON prescription BEGIN"
+    "  INSERT INTO queue_tally (status, queue_rank, online, has_block, claimed_by, n)"
+    "    VALUES (NEW.status, NEW.queue_rank, NEW.online, NEW.has_block, coalesce (NEW.claimed_by, ''), 1)"
+    "    ON CONFLICT DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER queue_tally_delete AFTER DELETE ON prescription BEGIN"
+    "  UPDATE queue_tally SET n = n - 1 WHERE status = OLD.status AND queue_rank = OLD.queue_rank"
+    "    AND online = OLD.online AND has_block = OLD.has_block AND claimed_by = coalesce (OLD.claimed_by, '');"
+    "END;"
+    "CREATE TRIGGER queue_tally_update AFTER UPDATE OF status, priority, online, has_block, claimed_by ON prescription BEGIN"
+    "  UPDATE queue_tally SET n = n - 1 WHERE status = OLD.status AND queue_rank = OLD.queue_rank"
+    "    AND online = OLD.online AND has_block = OLD.has_block AND claimed_by = coalesce (OLD.claimed_by, '');"
+    "  INSERT INTO queue_tally (status, queue_rank, online, has_block, claimed_by, n)"
+    "    VALUES (NEW.status, NEW.queue_rank, NEW.online, NEW.has_block, coalesce (NEW.claimed_by, ''), 1)"
+    "    ON CONFLICT DO UPDATE SET n = n + 1;"
+    "END;"
+  },
 };
 
 const PdSchema *

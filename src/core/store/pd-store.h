@@ -15,6 +15,7 @@ typedef enum {
   PD_STORE_ERROR_CORRUPT,         /* fails the header or quick_check */
   PD_STORE_ERROR_FAILED,          /* any other SQLite failure */
   PD_STORE_ERROR_CONSTRAINT,      /* a row broke a constraint */
+  PD_STORE_ERROR_NOT_FOUND,       /* no such row */
 } PdStoreError;
 
 /* One numbered migration: its SQL runs in one transaction with the

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-hospital-link"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "pd-clock.h"
+#include "pd-hospital-private.h"
+#include "pd-outbox.h"
+#include "pd-rx-cache.h"
+
+PdHospitalLink *
+pd_hospital_link_new (PdSession    *session,
+                      PdFhirClient *client,
+                      PdKb         *kb)
+{
+  PdHospitalLink *link = g_new0 (PdHospitalLink, 1);
+
+  link->session = g_object_ref (session);
+  link->client = client;
+  link->kb = kb;
+  return link;
+}
+
+void
+pd_hospital_link_free (PdHospitalLink *link)
+{
+  if (link == NULL)
+    return;
+  g_clear_object (&link->session);
+  g_clear_pointer (&link->client, pd_fhir_client_free);
+  g_free (link);
+}
+
+PdFhirClient *
+pd_hospital_link_get_client (PdHospitalLink *link)
+{
+  return link->client;
+}
+
+void
+pd_sync_stats_clear (PdSyncStats *stats)
+{
+  g_clear_pointer (&stats->cursor, g_free);
+  memset (stats, 0, sizeof *stats);
+}
+
+const char *
+pd_fhir_next_link (JsonObject *bundle)
+{
+  JsonArray *links = pd_json_arr (bundle, "link");
+
+  for (guint i = 0; links != NULL && i < json_array_get_length (links); i++)
+    if (g_strcmp0 (pd_json_str (pd_json_arr_obj (links, i), "relation"), "next") == 0)
+      return pd_json_str (pd_json_arr_obj (links, i), "url");
+  return NULL;
+}
+
+gboolean
+pd_hospital_set_cursor (PdStore    *store,
+                        const char *cursor,
+                        GError    **error)
+{
+  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  sqlite3_stmt *stmt;
+
+  if (cursor == NULL)
+    return TRUE;
+  stmt = pd_store_prepare (store, "INSERT INTO sync_cursor (link, cursor, updated_at) VALUES ('hospital', ?1, ?2)"
+                                  " ON CONFLICT (link) DO UPDATE SET cursor = ?1, updated_at = ?2", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, cursor, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, now, -1, SQLITE_STATIC);
+  return pd_store_step_done (store, stmt, error);
+}
+
+gboolean
+pd_hospital_cancelled (PdSession  *session,
+                       const char *task_id,
+                       GError    **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  sqlite3_stmt *stmt = pd_store_prepare (store,
+    "UPDATE outbox SET state = 'conflict', error = ?2, updated_at = ?3 WHERE state IN ('queued', 'sending', 'unknown')"
+    " AND subject_type = 'prescription' AND subject_uuid = (SELECT uuid FROM prescription WHERE task_id = ?1)", error);
+  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  int changed;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, task_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, _("The prescriber cancelled the prescription"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, now, -1, SQLITE_STATIC);
+  if (!pd_store_step_done (store, stmt, error))
+    return FALSE;
+  changed = sqlite3_changes (pd_store_get_db (store));
+  stmt = pd_store_prepare (store, "UPDATE prescription SET status = ? WHERE task_id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, changed > 0 ? "conflict" : "cancelled", -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, task_id, -1, SQLITE_STATIC);
+  return pd_store_step_done (store, stmt, error);
+}
+
+/* --- queueing claims and releases --------------------------------------------------------- */
+
+typedef struct {
+  PdSession  *session;
+  const char *rx_uuid;
+  const char *operation;
+  gint64      id;
+} QueueJob;
+
+static gint64
+queue_in_txn (PdSession  *session,
+              const char *rx_uuid,
+              const char *operation,
+              GError    **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  const PdAccount *me = pd_session_get_account (session);
+  g_autofree char *uuid = NULL;
+  g_autofree char *task_id = NULL;
+  g_autofree char *version = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *nonce = pd_uuid_new ();
+  g_autoptr(JsonNode) request = json_node_init_object (json_node_alloc (), json_object_new ());
+  JsonObject *r = json_node_get_object (request);
+  gint64 id = 0;
+
+  if (me->practitioner_ref == NULL)
+    {
+      g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_FORBIDDEN, "%s",
+                   _("This account has no hospital Practitioner reference: an administrator adds it"));
+      return 0;
+    }
+  if (!pd_rx_cache_find (store, rx_uuid, &uuid, &task_id, error))
+    return 0;
+  version = pd_rx_cache_task_version (store, task_id);
+  json_object_set_string_member (r, "task", task_id);
+  json_object_set_string_member (r, "version", version);
+  json_object_set_string_member (r, "owner", me->practitioner_ref);
+  key = g_strdup_printf ("%s:%s:%s", operation, task_id, nonce);
+  if (!pd_outbox_enqueue (session, "hospital", operation, key, 0, request, "prescription", uuid, &id, error))
+    return 0;
+  return id;
+}
+
+gint64
+pd_hospital_queue_claim_in_txn (PdSession  *session,
+                                const char *rx_uuid,
+                                GError    **error)
+{
+  return queue_in_txn (session, rx_uuid, "claim", error);
+}
+
+static gboolean
+write_queue (PdStore  *store,
+             gpointer  user_data,
+             GError  **error)
+{
+  QueueJob *job = user_data;
+
+  job->id = queue_in_txn (job->session, job->rx_uuid, job->operation, error);
+  return job->id > 0;
+}
+
+static gint64
+queue (PdSession  *session,
+       const char *rx_uuid,
+       const char *operation,
+       GError    **error)
+{
+  QueueJob job = { session, rx_uuid, operation, 0 };
+
+  if (!pd_session_require (session, PD_ACTION_REVIEW, "prescription", rx_uuid, error)
+      || !pd_store_write (pd_session_get_store (session), write_queue, &job, error))
+    return 0;
+  return job.id;
+}
+
+gint64
+pd_hospital_queue_claim (PdSession  *session,
+                         const char *rx_uuid,
+                         GError    **error)
+{
+  return queue (session, rx_uuid, "claim", error);
+}
+
+gint64
+pd_hospital_queue_release (PdSession  *session,
+                           const char *rx_uuid,
+                           GError    **error)
+{
+  return queue (session, rx_uuid, "release", error);
+}
+
+gboolean
+pd_hospital_link_sync (PdHospitalLink     *link,
+                       GCancellable       *cancellable,
+                       PdSyncProgressFunc  progress,
+                       gpointer            user_data,
+                       PdSyncStats        *stats,
+                       GError            **error)
+{
+  return pd_hospital_link_push (link, cancellable, stats, error)
+         && pd_hospital_link_pull (link, cancellable, progress, user_data, stats, error);
+}

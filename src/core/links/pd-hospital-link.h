@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "pd-fhir-client.h"
+#include "pd-kb.h"
+#include "pd-session.h"
+
+G_BEGIN_DECLS
+
+/* The hospital link (hospital.md): pulls the Task queue into the cache
+ * with the `ge` cursor, and sends the outbox — claims, releases and
+ * decisions — in order, each guarded by If-Match, turning a 412 or a
+ * cancellation into a conflict for the pharmacist. Synchronous: run it on
+ * a worker thread or from the command line. */
+
+typedef struct _PdHospitalLink PdHospitalLink;
+
+typedef struct {
+  guint    pages;
+  guint    tasks_seen;
+  guint    stored;          /* prescriptions new or changed */
+  guint    cancelled;       /* of them, cancelled by the prescriber */
+  guint    sent;            /* outbox items done */
+  guint    conflicts;
+  guint    refused;
+  gboolean offline;         /* stopped because the hospital could not be reached */
+  char    *cursor;
+} PdSyncStats;
+
+typedef void (*PdSyncProgressFunc) (const PdSyncStats *stats,
+                                    gpointer           user_data);
+
+PdHospitalLink *pd_hospital_link_new    (PdSession          *session,
+                                         PdFhirClient       *client,     /* taken */
+                                         PdKb               *kb);        /* may be NULL; not taken */
+void            pd_hospital_link_free   (PdHospitalLink     *link);
+PdFhirClient   *pd_hospital_link_get_client (PdHospitalLink *link);
+
+gboolean        pd_hospital_link_pull   (PdHospitalLink     *link,
+                                         GCancellable       *cancellable,
+                                         PdSyncProgressFunc  progress,
+                                         gpointer            user_data,
+                                         PdSyncStats        *stats,
+                                         GError            **error);
+gboolean        pd_hospital_link_push   (PdHospitalLink     *link,
+                                         GCancellable       *cancellable,
+                                         PdSyncStats        *stats,
+                                         GError            **error);
+/* Push, then pull. */
+gboolean        pd_hospital_link_sync   (PdHospitalLink     *link,
+                                         GCancellable       *cancellable,
+                                         PdSyncProgressFunc  progress,
+                                         gpointer            user_data,
+                                         PdSyncStats        *stats,
+                                         GError            **error);
+void            pd_sync_stats_clear     (PdSyncStats        *stats);
+
+/* Queue a claim (or a release) of a cached prescription for the signed-in
+ * pharmacist; it goes out with the next push. Works offline. Returns the
+ * outbox id. */
+gint64          pd_hospital_queue_claim   (PdSession     *session,
+                                           const char    *rx_uuid,
+                                           GError       **error);
+gint64          pd_hospital_queue_release (PdSession     *session,
+                                           const char    *rx_uuid,
+                                           GError       **error);
+
+/* The same inside a pd_store_write() transaction. */
+gint64          pd_hospital_queue_claim_in_txn (PdSession  *session,
+                                                const char *rx_uuid,
+                                                GError    **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdHospitalLink, pd_hospital_link_free)
+
+G_END_DECLS

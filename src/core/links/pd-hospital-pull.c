@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-hospital-pull"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "pd-clock.h"
+#include "pd-hospital-private.h"
+#include "pd-rx-cache.h"
+
+/* The pull of hospital.md's "Work queue": Task pages from the cursor
+ * (`ge`, so equal timestamps across a page boundary are never lost),
+ * skipping what the cache holds at the same (id, versionId); then, per
+ * page, what the new Tasks need, in a few batched searches; then one
+ * transaction per page with the cursor. */
+
+#define TASK_CODE "urn%3Apharmdesk%3Atask%7Crx-review"
+#define OBSERVATION_CODES "29463-7,82810-3,63895-7,urn%3Apharmdesk%3Aobservation%7Cskin-test"
+#define BATCH 40     /* ids per search */
+
+typedef struct {
+  GHashTable *by_ref;      /* "Type/id" → JsonObject* (owned by nodes) */
+  GPtrArray  *nodes;       /* JsonNode*, keeping the objects alive */
+} Found;
+
+static void
+found_add (Found      *found,
+           JsonObject *resource)
+{
+  const char *type = pd_json_str (resource, "resourceType");
+  const char *id = pd_json_str (resource, "id");
+
+  if (type == NULL || id == NULL)
+    return;
+  g_ptr_array_add (found->nodes, json_node_init_object (json_node_alloc (), resource));
+  g_hash_table_replace (found->by_ref, g_strconcat (type, "/", id, NULL), resource);
+}
+
+/* GET a searchset and every next page of it; each resource into found. */
+static gboolean
+search_all (PdHospitalLink *link,
+            const char     *query,
+            Found          *found,
+            GCancellable   *cancellable,
+            GError        **error)
+{
+  g_autofree char *next = g_strdup (query);
+
+  while (next != NULL)
+    {
+      PdFhirAnswer answer;
+      JsonArray *entries;
+      g_autofree char *url = g_steal_pointer (&next);
+
+      if (!pd_fhir_client_call (link->client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
+        return FALSE;
+      if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
+        {
+          g_autofree char *why = pd_fhir_answer_describe (&answer);
+
+          g_set_error (error, PD_LINK_ERROR, answer.status >= 500 ? PD_LINK_ERROR_SERVER : PD_LINK_ERROR_REFUSED,
+                       _("The hospital refused a search: %s"), why);
+          pd_fhir_answer_clear (&answer);
+          return FALSE;
+        }
+      entries = pd_json_arr (json_node_get_object (answer.body), "entry");
+      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+        {
+          JsonObject *resource = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
+
+          if (resource != NULL)
+            found_add (found, resource);
+        }
+      next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
+      pd_fhir_answer_clear (&answer);
+    }
+  return TRUE;
+}
+
+/* One search per BATCH values of a comma-separated parameter. */
+static gboolean
+search_batched (PdHospitalLink *link,
+                const char     *prefix,      /* "Condition?patient=" */
+                const char     *suffix,      /* "" */
+                GPtrArray      *values,      /* escaped already */
+                Found          *found,
+                GCancellable   *cancellable,
+                GError        **error)
+{
+  for (guint i = 0; i < values->len; i += BATCH)
+    {
+      GString *q = g_string_new (prefix);
+      g_autofree char *query = NULL;
+
+      for (guint k = i; k < values->len && k < i + BATCH; k++)
+        g_string_append_printf (q, "%s%s", k > i ? "," : "", (const char *) values->pdata[k]);
+      g_string_append (q, suffix);
+      query = g_string_free (q, FALSE);
+      if (!search_all (link, query, found, cancellable, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+add_unique (GPtrArray  *array,
+            GHashTable *seen,
+            char       *value)     /* taken */
+{
+  if (value == NULL)
+    return;
+  if (g_hash_table_add (seen, value))
+    g_ptr_array_add (array, value);
+}
+
+/* Everything the new Tasks need, in batched standard searches. */
+static gboolean
+fetch_related (PdHospitalLink *link,
+               GPtrArray      *tasks,
+               Found          *found,
+               GCancellable   *cancellable,
+               GError        **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new ();
+  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
+  g_autoptr(GPtrArray) patients = g_ptr_array_new ();
+
+  for (guint t = 0; t < tasks->len; t++)
+    {
+      JsonArray *inputs = pd_json_arr (tasks->pdata[t], "input");
+      char *patient = pd_fhir_ref_id (pd_json_str (pd_json_obj (tasks->pdata[t], "for"), "reference"), "Patient");
+
+      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+        {
+          JsonObject *input = pd_json_arr_obj (inputs, i);
+          char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (input, "valueReference"), "reference"), "MedicationRequest");
+
+          if (id == NULL)
+            continue;
+          add_unique (targets, seen, g_strconcat ("MedicationRequest%2F", id, NULL));
+          add_unique (lines, seen, id);
+        }
+      add_unique (patients, seen, patient != NULL ? g_strconcat ("Patient%2F", patient, NULL) : NULL);
+      g_free (patient);
+    }
+  return search_batched (link, "MedicationRequest?_id=",
+                         "&_include=MedicationRequest%3Asubject&_include=MedicationRequest%3Arequester"
+                         "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication",
+                         lines, found, cancellable, error)
+         && search_batched (link, "Provenance?target=", "", targets, found, cancellable, error)
+         && search_batched (link, "Condition?patient=", "", patients, found, cancellable, error)
+         && search_batched (link, "AllergyIntolerance?patient=", "", patients, found, cancellable, error)
+         && search_batched (link, "Observation?patient=", "&code=" OBSERVATION_CODES "", patients, found,
+                            cancellable, error);
+}
+
+static void
+bundle_add (JsonArray  *entries,
+            GHashTable *added,
+            const char *base,
+            JsonObject *resource)
+{
+  g_autofree char *ref = NULL;
+  JsonObject *entry;
+
+  if (resource == NULL)
+    return;
+  ref = g_strconcat (pd_json_str (resource, "resourceType"), "/", pd_json_str (resource, "id"), NULL);
+  if (!g_hash_table_add (added, g_strdup (ref)))
+    return;
+  entry = json_object_new ();
+  json_object_set_string_member (entry, "fullUrl", ref);
+  json_object_set_object_member (entry, "resource", json_object_ref (resource));
+  json_array_add_object_element (entries, entry);
+}
+
+static JsonObject *
+lookup_ref (Found      *found,
+            const char *reference)
+{
+  g_autofree char *type = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *key = NULL;
+  const char *slash;
+
+  if (reference == NULL)
+    return NULL;
+  id = pd_fhir_ref_id (reference, NULL);
+  slash = id != NULL ? g_strrstr (reference, id) : NULL;
+  if (slash == NULL || slash == reference)
+    return NULL;
+  /* The type is the segment before the id. */
+  {
+    g_autofree char *head = g_strndup (reference, slash - reference - 1);
+    const char *t = strrchr (head, '/');
+
+    type = g_strdup (t != NULL ? t + 1 : head);
+  }
+  key = g_strconcat (type, "/", id, NULL);
+  return g_hash_table_lookup (found->by_ref, key);
+}
+
+static gboolean
+refers_to (JsonObject *o,
+           const char *member,
+           const char *reference)
+{
+  return g_strcmp0 (pd_json_str (pd_json_obj (o, member), "reference"), reference) == 0;
+}
+
+/* A collection Bundle of everything the review reads for one Task. */
+static JsonNode *
+assemble (PdHospitalLink *link,
+          JsonObject     *task,
+          Found          *found)
+{
+  JsonObject *bundle = json_object_new ();
+  JsonArray *entries = json_array_new ();
+  g_autoptr(GHashTable) added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) line_refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  JsonArray *inputs = pd_json_arr (task, "input");
+  const char *patient_ref = pd_json_str (pd_json_obj (task, "for"), "reference");
+  GHashTableIter it;
+  gpointer key, value;
+  const char *base = pd_fhir_client_get_base (link->client);
+
+  json_object_set_string_member (bundle, "resourceType", "Bundle");
+  json_object_set_string_member (bundle, "type", "collection");
+  json_object_set_array_member (bundle, "entry", entries);
+  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+    {
+      const char *ref = pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"), "reference");
+      JsonObject *mr = lookup_ref (found, ref);
+      JsonObject *requester;
+
+      if (mr == NULL)
+        continue;
+      g_hash_table_add (line_refs, g_strconcat ("MedicationRequest/", pd_json_str (mr, "id"), NULL));
+      bundle_add (entries, added, base, mr);
+      bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "subject"), "reference")));
+      requester = lookup_ref (found, pd_json_str (pd_json_obj (mr, "requester"), "reference"));
+      bundle_add (entries, added, base, requester);
+      if (requester != NULL)
+        bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (requester, "practitioner"), "reference")));
+      bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "encounter"), "reference")));
+      bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "medicationReference"), "reference")));
+    }
+  bundle_add (entries, added, base, lookup_ref (found, patient_ref));
+  g_hash_table_iter_init (&it, found->by_ref);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      JsonObject *r = value;
+      const char *type = pd_json_str (r, "resourceType");
+
+      if (g_strcmp0 (type, "Provenance") == 0)
+        {
+          JsonArray *targets = pd_json_arr (r, "target");
+
+          for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
+            {
+              g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"),
+                                                    "MedicationRequest");
+              g_autofree char *ref = id != NULL ? g_strconcat ("MedicationRequest/", id, NULL) : NULL;
+
+              if (ref != NULL && g_hash_table_contains (line_refs, ref))
+                {
+                  bundle_add (entries, added, base, r);
+                  break;
+                }
+            }
+        }
+      else if (patient_ref != NULL && (g_strcmp0 (type, "Condition") == 0 || g_strcmp0 (type, "Observation") == 0)
+               && refers_to (r, "subject", patient_ref))
+        bundle_add (entries, added, base, r);
+      else if (patient_ref != NULL && g_strcmp0 (type, "AllergyIntolerance") == 0 && refers_to (r, "patient", patient_ref))
+        bundle_add (entries, added, base, r);
+    }
+  return json_node_init_object (json_node_alloc (), bundle);
+}
+
+typedef struct {
+  PdHospitalLink *link;
+  GPtrArray      *tasks;       /* JsonObject*: the page's Tasks */
+  GPtrArray      *fresh;       /* out: those the cache does not hold at that version */
+  Found          *found;
+  const char     *cursor;
+  PdSyncStats    *stats;
+} PageJob;
+
+static gboolean
+read_fresh (PdStore  *store,
+            gpointer  user_data,
+            GError  **error)
+{
+  PageJob *job = user_data;
+
+  for (guint i = 0; i < job->tasks->len; i++)
+    {
+      JsonObject *task = job->tasks->pdata[i];
+      g_autofree char *cached = pd_rx_cache_task_version (store, pd_json_str (task, "id"));
+
+      if (g_strcmp0 (cached, pd_json_str (pd_json_obj (task, "meta"), "versionId")) != 0)
+        g_ptr_array_add (job->fresh, task);
+    }
+  return TRUE;
+}
+
+static gboolean
+write_page (PdStore  *store,
+            gpointer  user_data,
+            GError  **error)
+{
+  PageJob *job = user_data;
+  PdSession *session = job->link->session;
+
+  for (guint i = 0; i < job->fresh->len; i++)
+    {
+      JsonObject *task = job->fresh->pdata[i];
+      g_autoptr(JsonNode) bundle = assemble (job->link, task, job->found);
+
+      if (!pd_rx_cache_store (session, job->link->kb, task, bundle, error))
+        return FALSE;
+      if (g_strcmp0 (pd_json_str (task, "status"), "cancelled") == 0)
+        {
+          if (!pd_hospital_cancelled (session, pd_json_str (task, "id"), error))
+            return FALSE;
+          job->stats->cancelled++;
+        }
+    }
+  return pd_hospital_set_cursor (store, job->cursor, error);
+}
+
+static char *
+read_cursor (PdStore *store)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT cursor FROM sync_cursor WHERE link = 'hospital'", NULL);
+  char *cursor = NULL;
+
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    cursor = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  return cursor;
+}
+
+static gboolean
+read_cursor_job (PdStore  *store,
+                 gpointer  user_data,
+                 GError  **error)
+{
+  *(char **) user_data = read_cursor (store);
+  return TRUE;
+}
+
+gboolean
+pd_hospital_link_pull (PdHospitalLink     *link,
+                       GCancellable       *cancellable,
+                       PdSyncProgressFunc  progress,
+                       gpointer            user_data,
+                       PdSyncStats        *stats,
+                       GError            **error)
+{
+  PdStore *store = pd_session_get_store (link->session);
+  g_autofree char *cursor = NULL;
+  g_autofree char *next = NULL;
+  gint64 cursor_us = G_MININT64;
+
+  if (!pd_store_write (store, read_cursor_job, &cursor, error))
+    return FALSE;
+  if (cursor != NULL)
+    pd_time_parse_fhir (cursor, FALSE, &cursor_us);
+  {
+    g_autofree char *escaped = g_uri_escape_string (cursor != NULL ? cursor : "1970-01-01T00:00:00Z", NULL, FALSE);
+
+    next = g_strconcat ("Task?code=" TASK_CODE "&_lastUpdated=ge", escaped, "&_sort=_lastUpdated&_count=100", NULL);
+  }
+  while (next != NULL)
+    {
+      PdFhirAnswer answer;
+      g_autoptr(GPtrArray) tasks = g_ptr_array_new ();
+      g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
+      g_autoptr(GHashTable) by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+      Found found = { by_ref, nodes };
+      PageJob job = { link, tasks, fresh, &found, NULL, stats };
+      g_autofree char *url = g_steal_pointer (&next);
+      JsonArray *entries;
+      gboolean ok;
+
+      if (!pd_fhir_client_call (link->client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
+        return FALSE;
+      if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
+        {
+          g_autofree char *why = pd_fhir_answer_describe (&answer);
+
+          g_set_error (error, PD_LINK_ERROR, answer.status >= 500 ? PD_LINK_ERROR_SERVER : PD_LINK_ERROR_REFUSED,
+                       _("The hospital refused the work-queue search: %s"), why);
+          pd_fhir_answer_clear (&answer);
+          return FALSE;
+        }
+      entries = pd_json_arr (json_node_get_object (answer.body), "entry");
+      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+        {
+          JsonObject *task = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
+          const char *updated = pd_json_str (pd_json_obj (task, "meta"), "lastUpdated");
+          gint64 us;
+
+          if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0)
+            continue;
+          g_ptr_array_add (tasks, task);
+          if (updated != NULL && pd_time_parse_fhir (updated, FALSE, &us) && us > cursor_us)
+            {
+              cursor_us = us;
+              g_free (cursor);
+              cursor = g_strdup (updated);
+            }
+        }
+      job.cursor = cursor;
+      stats->pages++;
+      stats->tasks_seen += tasks->len;
+      ok = pd_store_write (store, read_fresh, &job, error)
+           && (fresh->len == 0 || fetch_related (link, fresh, &found, cancellable, error))
+           && pd_store_write (store, write_page, &job, error);
+      next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
+      pd_fhir_answer_clear (&answer);
+      if (!ok)
+        return FALSE;
+      stats->stored += fresh->len;
+      g_free (stats->cursor);
+      stats->cursor = g_strdup (cursor);
+      if (progress != NULL)
+        progress (stats, user_data);
+    }
+  return TRUE;
+}

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-rx-cache"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "pd-clock.h"
+#include "pd-json.h"
+#include "pd-fhir-reader.h"
+#include "pd-review-engine.h"
+#include "pd-rx-cache.h"
+#include "pd-vault.h"
+
+#define RESIDENT_ID "urn:pharmdesk:identifier:resident-id"
+
+#define str(o, m) pd_json_str (o, m)
+#define obj(o, m) pd_json_obj (o, m)
+#define arr(o, m) pd_json_arr (o, m)
+#define arr_obj(a, i) pd_json_arr_obj (a, i)
+
+/* "Patient/p1", ".../Patient/p1/_history/2" → "p1" when of that type. */
+char *
+pd_fhir_ref_id (const char *reference,
+                const char *type)
+{
+  g_auto(GStrv) parts = NULL;
+  guint n;
+
+  if (reference == NULL)
+    return NULL;
+  parts = g_strsplit (reference, "/", -1);
+  n = g_strv_length (parts);
+  if (n >= 4 && g_str_equal (parts[n - 2], "_history"))
+    n -= 2;
+  if (n >= 2 && (type == NULL || g_str_equal (parts[n - 2], type)) && *parts[n - 1] != '\0')
+    return g_strdup (parts[n - 1]);
+  return NULL;
+}
+
+static JsonObject *
+find_resource (JsonNode   *bundle,
+               const char *type,
+               const char *id)
+{
+  JsonArray *entries = arr (json_node_get_object (bundle), "entry");
+
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *r = obj (arr_obj (entries, i), "resource");
+
+      if (g_strcmp0 (str (r, "resourceType"), type) == 0 && (id == NULL || g_strcmp0 (str (r, "id"), id) == 0))
+        return r;
+    }
+  return NULL;
+}
+
+static char *
+patient_name (JsonObject *patient)
+{
+  JsonArray *names = arr (patient, "name");
+  JsonObject *name = names != NULL && json_array_get_length (names) > 0 ? arr_obj (names, 0) : NULL;
+  JsonArray *given;
+  GString *out;
+
+  if (name == NULL)
+    return NULL;
+  if (str (name, "text") != NULL)
+    return g_strdup (str (name, "text"));
+  out = g_string_new (str (name, "family"));
+  given = arr (name, "given");
+  for (guint i = 0; given != NULL && i < json_array_get_length (given); i++)
+    g_string_append (out, json_array_get_string_element (given, i));
+  return g_string_free (out, out->len == 0);
+}
+
+static const char *
+resident_id (JsonObject *patient)
+{
+  JsonArray *ids = arr (patient, "identifier");
+
+  for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
+    if (g_strcmp0 (str (arr_obj (ids, i), "system"), RESIDENT_ID) == 0)
+      return str (arr_obj (ids, i), "value");
+  return NULL;
+}
+
+static gboolean
+store_object (PdSession  *session,
+              const char *type,
+              const char *id,
+              const char *version,
+              const char *last_updated,
+              JsonNode   *body,
+              GError    **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  g_autofree char *uuid = NULL;
+  g_autofree char *text = json_to_string (body, FALSE);
+  g_autoptr(GBytes) sealed = NULL;
+  sqlite3_stmt *stmt;
+
+  stmt = pd_store_prepare (store, "SELECT uuid FROM cached_object WHERE link = 'hospital' AND resource_type = ?"
+                                  " AND resource_id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    uuid = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  if (uuid == NULL)
+    uuid = pd_uuid_new ();
+  sealed = pd_vault_seal (session, "cached_object", "body_sealed", uuid, text, error);
+  if (sealed == NULL)
+    return FALSE;
+  stmt = pd_store_prepare (store,
+    "INSERT INTO cached_object (uuid, link, resource_type, resource_id, version_id, last_updated, offline_state,"
+    " body_sealed, fetched_at) VALUES (?1, 'hospital', ?2, ?3, ?4, ?5, 0, ?6, ?7)"
+    " ON CONFLICT (link, resource_type, resource_id) DO UPDATE SET version_id = ?4, last_updated = ?5,"
+    " offline_state = 0, body_sealed = ?6, fetched_at = ?7", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, uuid, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, version, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, last_updated, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 6, g_bytes_get_data (sealed, NULL), (int) g_bytes_get_size (sealed), SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 7, now, -1, SQLITE_STATIC);
+  return pd_store_step_done (store, stmt, error);
+}
+
+JsonNode *
+pd_rx_cache_load (PdSession  *session,
+                  const char *resource_type,
+                  const char *resource_id,
+                  char      **version,
+                  GError    **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT uuid, version_id, body_sealed FROM cached_object"
+                                                " WHERE link = 'hospital' AND resource_type = ? AND resource_id = ?", error);
+  g_autofree char *text = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, resource_type, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, resource_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_reset (stmt);
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_NOT_FOUND, _("%s/%s is not in the cache"), resource_type, resource_id);
+      return NULL;
+    }
+  text = pd_vault_open (session, "cached_object", "body_sealed", (const char *) sqlite3_column_text (stmt, 0),
+                        sqlite3_column_blob (stmt, 2), (gsize) sqlite3_column_bytes (stmt, 2), error);
+  if (version != NULL)
+    *version = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  sqlite3_reset (stmt);
+  if (text == NULL)
+    return NULL;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, -1, error))
+    return NULL;
+  return json_node_ref (json_parser_get_root (parser));
+}
+
+char *
+pd_rx_cache_task_version (PdStore    *store,
+                          const char *task_id)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT version_id FROM cached_object WHERE link = 'hospital'"
+                                                " AND resource_type = 'Task' AND resource_id = ?", NULL);
+  char *version = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, task_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return version;
+}
+
+/* The Task's status as the queue names it. */
+static const char *
+queue_status (const char *task_status)
+{
+  static const char *map[][2] = {
+    { "requested", "requested" }, { "received", "claimed" }, { "accepted", "claimed" }, { "in-progress", "claimed" },
+    { "completed", "approved" }, { "rejected", "rejected" }, { "cancelled", "cancelled" }, { "failed", "rejected" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    if (g_strcmp0 (task_status, map[i][0]) == 0)
+      return map[i][1];
+  return "requested";
+}
+
+static gboolean
+has_open_outbox (PdStore    *store,
+                 const char *rx_uuid)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT EXISTS (SELECT 1 FROM outbox WHERE subject_type = 'prescription'"
+                                                " AND subject_uuid = ? AND state IN ('queued', 'sending', 'unknown'))", NULL);
+  gboolean open = FALSE;
+
+  if (stmt == NULL || rx_uuid == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, rx_uuid, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    open = sqlite3_column_int (stmt, 0);
+  sqlite3_reset (stmt);
+  return open;
+}
+
+static char *
+existing_uuid (PdStore    *store,
+               const char *system,
+               const char *number)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT uuid FROM prescription WHERE rx_system = ? AND rx_number = ?", NULL);
+  char *uuid = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, system, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, number, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    uuid = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return uuid;
+}
+
+static char *
+normal_time (const char *fhir_time)
+{
+  gint64 us;
+
+  return fhir_time != NULL && pd_time_parse_fhir (fhir_time, FALSE, &us) ? pd_time_format_iso (us) : NULL;
+}
+
+static void
+bind_blob_or_null (sqlite3_stmt *stmt,
+                   int           col,
+                   GBytes       *bytes)
+{
+  if (bytes == NULL)
+    sqlite3_bind_null (stmt, col);
+  else
+    sqlite3_bind_blob (stmt, col, g_bytes_get_data (bytes, NULL), (int) g_bytes_get_size (bytes), SQLITE_TRANSIENT);
+}
+
+static GBytes *
+index_of (void (*fn) (const guint8 *, const char *, guint8 *),
+          PdSession  *session,
+          const char *text)
+{
+  guint8 out[PD_INDEX_SIZE];
+
+  if (text == NULL)
+    return NULL;
+  fn (pd_session_get_data_key (session), text, out);
+  return g_bytes_new (out, sizeof out);
+}
+
+static GBytes *
+id_tail_index (PdSession  *session,
+               const char *id_number)
+{
+  guint8 out[PD_INDEX_SIZE];
+
+  if (id_number == NULL || !pd_vault_index_id_tail (pd_session_get_data_key (session), id_number, out))
+    return NULL;
+  return g_bytes_new (out, sizeof out);
+}
+
+static gboolean
+store_lines (PdStore    *store,
+             PdKb       *kb,
+             gint64      rx_id,
+             JsonNode   *bundle,
+             JsonObject *task,
+             GError    **error)
+{
+  JsonArray *inputs = arr (task, "input");
+  guint n = 0;
+  sqlite3_stmt *stmt;
+
+  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+    {
+      JsonObject *input = arr_obj (inputs, i);
+      g_autofree char *line_id = pd_fhir_ref_id (str (obj (input, "valueReference"), "reference"), "MedicationRequest");
+      JsonObject *mr = line_id != NULL ? find_resource (bundle, "MedicationRequest", line_id) : NULL;
+      JsonObject *med = obj (mr, "medicationCodeableConcept");
+      JsonArray *codings = arr (med, "coding");
+      const char *code = codings != NULL && json_array_get_length (codings) > 0 ? str (arr_obj (codings, 0), "code") : NULL;
+      const PdKbDrug *drug = kb != NULL && code != NULL ? pd_kb_find_drug (kb, code) : NULL;
+      const char *name = drug != NULL ? drug->name : str (med, "text");
+
+      if (line_id == NULL)
+        continue;
+      if (name == NULL && codings != NULL && json_array_get_length (codings) > 0)
+        name = str (arr_obj (codings, 0), "display");
+      stmt = pd_store_prepare (store,
+        "INSERT INTO prescription_line (prescription_id, position, resource_id, version_id, status, drug_code, drug_name,"
+        " drug_pinyin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (prescription_id, position) DO UPDATE SET"
+        " resource_id = ?3, version_id = ?4, status = ?5, drug_code = ?6, drug_name = ?7, drug_pinyin = ?8", error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, rx_id);
+      sqlite3_bind_int (stmt, 2, (int) n++);
+      sqlite3_bind_text (stmt, 3, line_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, str (obj (mr, "meta"), "versionId"), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 5, str (mr, "status") != NULL ? str (mr, "status") : "unknown", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 6, code, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 7, name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 8, drug != NULL ? drug->pinyin : NULL, -1, SQLITE_TRANSIENT);
+      if (!pd_store_step_done (store, stmt, error))
+        return FALSE;
+    }
+  stmt = pd_store_prepare (store, "DELETE FROM prescription_line WHERE prescription_id = ? AND position >= ?"
+                                  " AND id NOT IN (SELECT line_id FROM dispense_item)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rx_id);
+  sqlite3_bind_int (stmt, 2, (int) n);
+  return pd_store_step_done (store, stmt, error);
+}
+
+static void
+engine_verdict (PdSession  *session,
+                PdKb       *kb,
+                JsonNode   *bundle,
+                const char **verdict,
+                gboolean   *has_block,
+                gboolean   *online)
+{
+  g_autoptr(GPtrArray) rxs = NULL;
+  PdReview *review;
+
+  *verdict = NULL;
+  *has_block = FALSE;
+  if (kb == NULL || (rxs = pd_fhir_read_bundle (bundle, kb, NULL)) == NULL || rxs->len == 0)
+    return;
+  review = pd_review_run (kb, rxs->pdata[0], pd_clock_now_us (pd_clock_get_default ()), pd_rx_cache_dispensed,
+                          pd_session_get_store (session));
+  *verdict = review->verdict;
+  for (guint i = 0; i < review->findings->len; i++)
+    *has_block |= ((PdFinding *) review->findings->pdata[i])->severity == PD_SEVERITY_BLOCK;
+  *online = ((PdRx *) rxs->pdata[0])->has_encounter ? ((PdRx *) rxs->pdata[0])->online : TRUE;
+  pd_review_free (review);
+}
+
+gboolean
+pd_rx_cache_store (PdSession  *session,
+                   PdKb       *kb,
+                   JsonObject *task,
+                   JsonNode   *bundle,
+                   GError    **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  JsonObject *group = obj (task, "groupIdentifier");
+  const char *task_id = str (task, "id");
+  const char *version = str (obj (task, "meta"), "versionId");
+  const char *updated = str (obj (task, "meta"), "lastUpdated");
+  g_autofree char *patient_id = pd_fhir_ref_id (str (obj (task, "for"), "reference"), "Patient");
+  JsonObject *patient = patient_id != NULL ? find_resource (bundle, "Patient", patient_id) : NULL;
+  JsonObject *first_mr = find_resource (bundle, "MedicationRequest", NULL);
+  g_autofree char *name = patient_name (patient);
+  g_autofree char *uuid = NULL;
+  g_autofree char *authored = normal_time (str (task, "authoredOn"));
+  g_autofree char *claim_until = normal_time (str (obj (obj (task, "restriction"), "period"), "end"));
+  g_autoptr(GBytes) name_sealed = NULL;
+  g_autoptr(GBytes) name_index = NULL;
+  g_autoptr(GBytes) surname_index = NULL;
+  g_autoptr(GBytes) tail_index = NULL;
+  g_autoptr(JsonNode) task_node = json_node_init_object (json_node_alloc (), task);
+  const char *status = queue_status (str (task, "status"));
+  const char *verdict = NULL;
+  gboolean has_block = FALSE, online = TRUE;
+  sqlite3_stmt *stmt;
+  gint64 rx_id;
+
+  if (task_id == NULL || group == NULL || str (group, "value") == NULL)
+    {
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT,
+                   _("Task/%s has no groupIdentifier: it names no prescription"), task_id != NULL ? task_id : "?");
+      return FALSE;
+    }
+  if (!store_object (session, "Task", task_id, version, updated, task_node, error)
+      || !store_object (session, PD_RX_BUNDLE, task_id, version, updated, bundle, error))
+    return FALSE;
+
+  engine_verdict (session, kb, bundle, &verdict, &has_block, &online);
+  uuid = existing_uuid (store, str (group, "system") != NULL ? str (group, "system") : "", str (group, "value"));
+  if (uuid == NULL)
+    uuid = pd_uuid_new ();
+  else if (has_open_outbox (store, uuid))
+    status = NULL;   /* the pharmacist's own step is on its way: keep it */
+  if (name != NULL)
+    {
+      name_sealed = pd_vault_seal (session, "prescription", "patient_name", uuid, name, error);
+      if (name_sealed == NULL)
+        return FALSE;
+      name_index = index_of (pd_vault_index_name, session, name);
+      surname_index = index_of (pd_vault_index_surname, session, name);
+    }
+  tail_index = id_tail_index (session, resident_id (patient));
+
+  stmt = pd_store_prepare (store,
+    "INSERT INTO prescription (uuid, rx_system, rx_number, task_id, task_version, patient_ref, patient_name_sealed,"
+    " patient_name_index, patient_surname_index, patient_id_tail_index, prescriber_ref, priority, online, authored_at,"
+    " status, verdict, has_block, claimed_by, claim_until, last_updated)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, COALESCE (?15, 'requested'), ?16, ?17, ?18, ?19, ?20)"
+    " ON CONFLICT (rx_system, rx_number) DO UPDATE SET task_id = ?4, task_version = ?5, patient_ref = ?6,"
+    " patient_name_sealed = ?7, patient_name_index = ?8, patient_surname_index = ?9, patient_id_tail_index = ?10,"
+    " prescriber_ref = ?11, priority = ?12, online = ?13, authored_at = ?14, status = COALESCE (?15, status),"
+    " verdict = ?16, has_block = ?17, claimed_by = ?18, claim_until = ?19, last_updated = ?20"
+    " RETURNING id", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, uuid, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, str (group, "system") != NULL ? str (group, "system") : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, str (group, "value"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, task_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, version, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 6, str (obj (task, "for"), "reference"), -1, SQLITE_STATIC);
+  bind_blob_or_null (stmt, 7, name_sealed);
+  bind_blob_or_null (stmt, 8, name_index);
+  bind_blob_or_null (stmt, 9, surname_index);
+  bind_blob_or_null (stmt, 10, tail_index);
+  sqlite3_bind_text (stmt, 11, str (obj (first_mr, "requester"), "reference"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 12, g_strv_contains ((const char * const[]) { "routine", "urgent", "asap", "stat", NULL },
+                                                str (task, "priority") != NULL ? str (task, "priority") : "")
+                                 ? str (task, "priority") : "routine", -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 13, online);
+  sqlite3_bind_text (stmt, 14, authored, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 15, status, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 16, verdict, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 17, has_block);
+  sqlite3_bind_text (stmt, 18, str (obj (task, "owner"), "reference"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 19, claim_until, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 20, updated, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      pd_store_set_error (pd_store_get_db (store), sqlite3_errcode (pd_store_get_db (store)), "prescription", error);
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+  rx_id = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return store_lines (store, kb, rx_id, bundle, task, error);
+}
+
+gboolean
+pd_rx_cache_put_task (PdSession  *session,
+                      JsonObject *task,
+                      const char *local_status,
+                      GError    **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), task);
+  g_autofree char *claim_until = normal_time (str (obj (obj (task, "restriction"), "period"), "end"));
+  const char *id = str (task, "id");
+  sqlite3_stmt *stmt;
+
+  if (!store_object (session, "Task", id, str (obj (task, "meta"), "versionId"), str (obj (task, "meta"), "lastUpdated"),
+                     node, error))
+    return FALSE;
+  stmt = pd_store_prepare (store, "UPDATE prescription SET task_version = ?2, status = ?3, claimed_by = ?4, claim_until = ?5,"
+                                  " last_updated = ?6 WHERE task_id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, str (obj (task, "meta"), "versionId"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, local_status != NULL ? local_status : queue_status (str (task, "status")), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, str (obj (task, "owner"), "reference"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, claim_until, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 6, str (obj (task, "meta"), "lastUpdated"), -1, SQLITE_STATIC);
+  return pd_store_step_done (store, stmt, error);
+}
+
+gboolean
+pd_rx_cache_find (PdStore    *store,
+                  const char *uuid_or_number,
+                  char      **uuid,
+                  char      **task_id,
+                  GError    **error)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT uuid, task_id FROM prescription WHERE uuid = ?1 OR rx_number = ?1"
+                                                " ORDER BY uuid = ?1 DESC LIMIT 1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, uuid_or_number, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sqlite3_reset (stmt);
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_NOT_FOUND, _("No cached prescription “%s”"), uuid_or_number);
+      return FALSE;
+    }
+  if (uuid != NULL)
+    *uuid = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  if (task_id != NULL)
+    *task_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+pd_rx_cache_set_status (PdStore    *store,
+                        const char *rx_uuid,
+                        const char *status,
+                        GError    **error)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "UPDATE prescription SET status = ? WHERE uuid = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, rx_uuid, -1, SQLITE_TRANSIENT);
+  return pd_store_step_done (store, stmt, error);
+}
+
+gboolean
+pd_rx_cache_dispensed (const char *system,
+                       const char *value,
+                       gpointer    user_data)
+{
+  PdStore *store = user_data;
+  sqlite3_stmt *stmt = pd_store_prepare (store,
+    "SELECT EXISTS (SELECT 1 FROM prescription p WHERE p.rx_system = ? AND p.rx_number = ?"
+    " AND (p.status = 'dispensed' OR EXISTS (SELECT 1 FROM dispense d WHERE d.prescription_id = p.id)))", NULL);
+  gboolean found = FALSE;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, system != NULL ? system : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    found = sqlite3_column_int (stmt, 0);
+  sqlite3_reset (stmt);
+  return found;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "pd-kb.h"
+#include "pd-session.h"
+
+G_BEGIN_DECLS
+
+/* Prescriptions as the hospital link brought them: the Task and a
+ * collection Bundle of everything the review reads (lines, patient,
+ * prescriber, encounter, signature, conditions, allergies, observations),
+ * sealed in cached_object; what the queue needs in clear columns of
+ * prescription and prescription_line, with the engine's verdict. */
+
+#define PD_RX_BUNDLE "rx-bundle"   /* cached_object.resource_type of the assembled Bundle */
+
+/* Inside a pd_store_write() transaction. kb may be NULL (no verdict yet).
+ * A prescription with open outbox entries keeps its local status. */
+gboolean  pd_rx_cache_store        (PdSession    *session,
+                                    PdKb         *kb,
+                                    JsonObject   *task,
+                                    JsonNode     *bundle,
+                                    GError      **error);
+/* Inside a transaction: the Task as the server now has it (after a claim,
+ * a release or a decision), with the prescription's status columns. */
+gboolean  pd_rx_cache_put_task     (PdSession    *session,
+                                    JsonObject   *task,
+                                    const char   *local_status,
+                                    GError      **error);
+/* The cached version of a Task, NULL when it is not cached. */
+char     *pd_rx_cache_task_version (PdStore      *store,
+                                    const char   *task_id);
+JsonNode *pd_rx_cache_load         (PdSession    *session,
+                                    const char   *resource_type,
+                                    const char   *resource_id,
+                                    char        **version,
+                                    GError      **error);
+/* The prescription's uuid and Task id by its uuid or number. */
+gboolean  pd_rx_cache_find         (PdStore      *store,
+                                    const char   *uuid_or_number,
+                                    char        **uuid,
+                                    char        **task_id,
+                                    GError      **error);
+gboolean  pd_rx_cache_set_status   (PdStore      *store,
+                                    const char   *rx_uuid,
+                                    const char   *status,
+                                    GError      **error);
+/* PdDispensedFunc over the store: has (system, number) been dispensed? */
+gboolean  pd_rx_cache_dispensed    (const char   *system,
+                                    const char   *value,
+                                    gpointer      store);
+char     *pd_fhir_ref_id           (const char   *reference,
+                                    const char   *type);
+
+G_END_DECLS
