@@ -333,6 +333,42 @@ pd_session_sign_in (PdStore    *store,
   return g_steal_pointer (&self);
 }
 
+/* The same signed-in account on another connection to the same database
+ * (a worker thread's), so that two threads never share one connection's
+ * statements. The account is read again from that connection. */
+PdSession *
+pd_session_clone (PdSession *self,
+                  PdStore   *store,
+                  GError   **error)
+{
+  PdSession *copy;
+  PdAccount *account = pd_account_lookup (store, self->account->username, error);
+
+  if (account == NULL)
+    return NULL;
+  copy = g_object_new (PD_TYPE_SESSION, NULL);
+  copy->store = g_object_ref (store);
+  copy->account = account;
+  memcpy (copy->data_key, self->data_key, sizeof copy->data_key);
+  memcpy (copy->audit_key, self->audit_key, sizeof copy->audit_key);
+  memcpy (copy->kek, self->kek, sizeof copy->kek);
+  copy->last_activity_us = self->last_activity_us;
+  copy->locked = self->locked;
+  return copy;
+}
+
+/* The signed-in pharmacist types the password again before signing a
+ * decision: the same key derivation and lock-out as a sign-in. */
+gboolean
+pd_session_confirm (PdSession  *self,
+                    const char *password,
+                    GError    **error)
+{
+  g_autoptr(PdSession) again = pd_session_sign_in (self->store, self->account->username, password, error);
+
+  return again != NULL;
+}
+
 gboolean
 pd_session_is_locked (PdSession *self)
 {

@@ -67,6 +67,12 @@ gboolean         pd_session_audit          (PdSession    *self,
                                             const char   *outcome,
                                             const char   *detail,
                                             GError      **error);
+PdSession       *pd_session_clone          (PdSession    *self,
+                                            PdStore      *store,
+                                            GError      **error);
+gboolean         pd_session_confirm        (PdSession    *self,
+                                            const char   *password,
+                                            GError      **error);
 gboolean         pd_session_is_locked      (PdSession    *self);
 void             pd_session_lock           (PdSession    *self);
 gboolean         pd_session_unlock         (PdSession    *self,
