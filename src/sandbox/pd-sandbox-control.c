@@ -8,7 +8,7 @@
 #include "pd-sandbox.h"
 #include "pd-sandbox-hospital.h"
 
-/* /sandbox/control/{clock,plant,bulk-load,faults}: for tests and benchmarks
+/* /sandbox/control/{clock,plant,bulk-load,faults,cancel}: for tests and benchmarks
  * only (--control), never under fault injection. */
 
 static void
@@ -175,28 +175,78 @@ bulk_cb (SoupServer        *server,
   g_autofree char *parse_error = NULL;
   g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
   g_autoptr(GError) error = NULL;
-  gint64 people;
+  gint64 people, prescriptions, started = g_get_monotonic_time ();
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      reply_error (msg, 400, "POST {\\\"people\\\": N}");
+      reply_error (msg, 400, "POST {\\\"people\\\": N, \\\"prescriptions\\\": N}");
       return;
     }
   people = json_object_get_int_member_with_default (json_node_get_object (root), "people", 0);
-  if (people < 0 || people > 1000000)
+  prescriptions = json_object_get_int_member_with_default (json_node_get_object (root), "prescriptions", 0);
+  if (people < 0 || people > 1000000 || prescriptions < 0 || prescriptions > 1000000)
     {
-      reply_error (msg, 400, "people must be 0 to 1000000");
+      reply_error (msg, 400, "people and prescriptions must be 0 to 1000000");
       return;
     }
-  if (people > 0 && !pd_sandbox_seed_people (sandbox, (guint) people, &error))
+  if ((people > 0 && !pd_sandbox_seed_people (sandbox, (guint) people, &error))
+      || (prescriptions > 0 && !pd_sandbox_rx_bulk_load (sandbox, (guint) prescriptions, &error)))
     {
       g_autofree char *text = g_strescape (error->message, NULL);
       reply_error (msg, 500, text);
       return;
     }
   {
-    g_autofree char *body = g_strdup_printf ("{\"people\":%" G_GINT64_FORMAT "}", people);
+    g_autofree char *body = g_strdup_printf ("{\"people\":%" G_GINT64_FORMAT ",\"prescriptions\":%" G_GINT64_FORMAT
+                                             ",\"seconds\":%.3f}", people, prescriptions,
+                                             (g_get_monotonic_time () - started) / 1e6);
     pd_sandbox_reply_text (msg, 200, "application/json", body);
+  }
+}
+
+/* The prescriber cancels: {"prescription": groupIdentifier value or Task id} */
+static void
+cancel_cb (SoupServer        *server,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  PdSandbox *sandbox = user_data;
+  g_autofree char *parse_error = NULL;
+  g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
+  g_autofree char *task_id = NULL;
+  g_autofree char *problem = NULL;
+  const char *key;
+  guint status;
+
+  key = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
+        ? json_object_get_string_member_with_default (json_node_get_object (root), "prescription", NULL) : NULL;
+  if (key == NULL || !g_str_equal (soup_server_message_get_method (msg), "POST"))
+    {
+      reply_error (msg, 400, "POST {\\\"prescription\\\": groupIdentifier value or Task id}");
+      return;
+    }
+  status = pd_sandbox_rx_cancel (sandbox, key, &task_id, &problem);
+  if (status != 200)
+    {
+      g_autofree char *text = g_strescape (problem != NULL ? problem : "failed", NULL);
+
+      reply_error (msg, status, text);
+      return;
+    }
+  {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) node = NULL;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "cancelled");
+    json_builder_add_string_value (b, key);
+    json_builder_set_member_name (b, "task");
+    json_builder_add_string_value (b, task_id);
+    json_builder_end_object (b);
+    node = json_builder_get_root (b);
+    pd_sandbox_reply_json (msg, 200, "application/json", node);
   }
 }
 
@@ -220,4 +270,5 @@ pd_sandbox_control_register (PdSandbox *sandbox)
   soup_server_add_handler (sandbox->server, "/sandbox/control/plant", plant_cb, sandbox, NULL);
   soup_server_add_handler (sandbox->server, "/sandbox/control/bulk-load", bulk_cb, sandbox, NULL);
   soup_server_add_handler (sandbox->server, "/sandbox/control/faults", faults_cb, sandbox, NULL);
+  soup_server_add_handler (sandbox->server, "/sandbox/control/cancel", cancel_cb, sandbox, NULL);
 }

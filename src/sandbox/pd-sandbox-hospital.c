@@ -9,17 +9,17 @@
 #include "pd-sandbox-hospital.h"
 
 /* The internet hospital: OAuth 2.0 client credentials and the FHIR R4
- * subset of hospital.md. The prescription work queue itself arrives with
- * the hospital-link issue; here are the server, its tokens, its people
- * and the resource store with real version ids and strictly increasing
- * lastUpdated. */
+ * subset of hospital.md. Here are the server, its tokens, its people, the
+ * reads and the resource store with real version ids, strictly increasing
+ * lastUpdated and a search index; searches, writes and the prescriptions
+ * themselves live in their own files. */
 
 #define TOKEN_LIFETIME_S 3600
-#define FHIR_JSON "application/fhir+json"
+#define FHIR_JSON PD_FHIR_JSON
 
-static JsonNode *
-operation_outcome (const char *code,
-                   const char *text)
+JsonNode *
+pd_sandbox_fhir_outcome (const char *code,
+                         const char *text)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -41,25 +41,166 @@ operation_outcome (const char *code,
   return json_builder_get_root (b);
 }
 
-static void
-reply_outcome (SoupServerMessage *msg,
-               guint              status,
-               const char        *code,
-               const char        *text)
+void
+pd_sandbox_fhir_reply_outcome (SoupServerMessage *msg,
+                               guint              status,
+                               const char        *code,
+                               const char        *text)
 {
-  g_autoptr(JsonNode) node = operation_outcome (code, text);
+  g_autoptr(JsonNode) node = pd_sandbox_fhir_outcome (code, text);
 
   pd_sandbox_reply_json (msg, status, FHIR_JSON, node);
 }
 
-static char *
-format_ms (gint64 ms)
+char *
+pd_sandbox_fhir_format_ms (gint64 ms)
 {
   g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (ms / 1000);
   g_autoptr(GDateTime) local = g_date_time_to_timezone (utc, pd_china_time_zone ());
   g_autofree char *base = g_date_time_format (local, "%Y-%m-%dT%H:%M:%S");
 
   return g_strdup_printf ("%s.%03d+08:00", base, (int) (ms % 1000));
+}
+
+static gboolean
+add_index (PdStore    *store,
+           const char *type,
+           const char *id,
+           const char *param,
+           const char *value,
+           GError    **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (value == NULL || *value == '\0')
+    return TRUE;
+  stmt = pd_store_prepare (store, "INSERT OR IGNORE INTO fhir_search (resource_type, param, value, id) VALUES (?, ?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, param, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, value, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, id, -1, SQLITE_TRANSIENT);
+  return pd_store_step_done (store, stmt, error);
+}
+
+/* Members of a parsed resource, NULL when absent or of another kind. */
+const char *
+pd_sandbox_json_string (JsonObject *o,
+                        const char *member)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+         ? json_node_get_string (n) : NULL;
+}
+
+JsonObject *
+pd_sandbox_json_object (JsonObject *o,
+                        const char *member)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+JsonArray *
+pd_sandbox_json_array (JsonObject *o,
+                       const char *member)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
+
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+static const char *
+member_reference (JsonObject *o,
+                  const char *member)
+{
+  return pd_sandbox_json_string (pd_sandbox_json_object (o, member), "reference");
+}
+
+/* Each element of an array: its "system|value" (or "system|code") and
+ * its bare value, so that a search may give either. */
+static gboolean
+index_tokens (PdStore    *store,
+              const char *type,
+              const char *id,
+              const char *param,
+              JsonArray  *array,
+              const char *value_member,
+              GError    **error)
+{
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      JsonNode *n = json_array_get_element (array, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      const char *system = json_object_get_string_member_with_default (o, "system", "");
+      const char *value = json_object_get_string_member_with_default (o, value_member, NULL);
+      g_autofree char *both = NULL;
+
+      if (o == NULL || value == NULL)
+        continue;
+      both = g_strconcat (system, "|", value, NULL);
+      if (!add_index (store, type, id, param, both, error) || !add_index (store, type, id, param, value, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The search index of hospital.md's parameters (and identifier, for
+ * conditional create), rebuilt for each new version. */
+static gboolean
+index_resource (PdStore    *store,
+                const char *type,
+                const char *id,
+                JsonObject *r,
+                gboolean    first_version,
+                GError    **error)
+{
+  JsonNode *group = json_object_get_member (r, "groupIdentifier");
+  JsonArray *refs;
+
+  if (!first_version)
+    {
+      sqlite3_stmt *stmt = pd_store_prepare (store, "DELETE FROM fhir_search WHERE resource_type = ? AND id = ?", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
+      if (!pd_store_step_done (store, stmt, error))
+        return FALSE;
+    }
+  if (!index_tokens (store, type, id, "identifier", pd_sandbox_json_array (r, "identifier"), "value", error))
+    return FALSE;
+  if (group != NULL && JSON_NODE_HOLDS_OBJECT (group)
+      && !add_index (store, type, id, "group",
+                     json_object_get_string_member_with_default (json_node_get_object (group), "value", NULL), error))
+    return FALSE;
+  if (g_str_equal (type, "MedicationRequest") || g_str_equal (type, "Condition") || g_str_equal (type, "Observation"))
+    {
+      if (!add_index (store, type, id, "patient", member_reference (r, "subject"), error))
+        return FALSE;
+    }
+  if (g_str_equal (type, "AllergyIntolerance") && !add_index (store, type, id, "patient", member_reference (r, "patient"), error))
+    return FALSE;
+  if (g_str_equal (type, "Observation")
+      && json_object_has_member (r, "code") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (r, "code"))
+      && !index_tokens (store, type, id, "code", pd_sandbox_json_array (json_object_get_object_member (r, "code"), "coding"), "code", error))
+    return FALSE;
+  refs = g_str_equal (type, "Provenance") ? pd_sandbox_json_array (r, "target")
+       : g_str_equal (type, "MedicationDispense") ? pd_sandbox_json_array (r, "authorizingPrescription") : NULL;
+  for (guint i = 0; refs != NULL && i < json_array_get_length (refs); i++)
+    {
+      JsonNode *n = json_array_get_element (refs, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (n)
+          && !add_index (store, type, id, g_str_equal (type, "Provenance") ? "target" : "prescription",
+                         json_object_get_string_member_with_default (json_node_get_object (n), "reference", NULL), error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Stores a resource as the next version. lastUpdated strictly increases
@@ -125,7 +266,7 @@ pd_sandbox_fhir_put (PdSandbox  *sandbox,
     }
 
   version_text = g_strdup_printf ("%" G_GINT64_FORMAT, version);
-  updated = format_ms (ms);
+  updated = pd_sandbox_fhir_format_ms (ms);
   meta = json_object_has_member (resource, "meta") ? json_object_get_object_member (resource, "meta") : NULL;
   if (meta == NULL)
     {
@@ -160,7 +301,81 @@ pd_sandbox_fhir_put (PdSandbox  *sandbox,
   sqlite3_bind_int64 (stmt, 3, version);
   sqlite3_bind_int64 (stmt, 4, ms);
   sqlite3_bind_text (stmt, 5, body, -1, SQLITE_TRANSIENT);
-  return pd_store_step_done (store, stmt, error);
+  if (!pd_store_step_done (store, stmt, error))
+    return FALSE;
+  return index_resource (store, type, id, resource, version == 1, error);
+}
+
+/* The ids whose `param` has `value`, from the search index. */
+GPtrArray *
+pd_sandbox_fhir_lookup (PdSandbox  *sandbox,
+                        const char *type,
+                        const char *param,
+                        const char *value)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store,
+    "SELECT id FROM fhir_search WHERE resource_type = ? AND param = ? AND value = ? ORDER BY id", NULL);
+
+  if (stmt == NULL)
+    return ids;
+  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, param, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, value, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  return ids;
+}
+
+/* The next value of a hospital counter, inside the caller's transaction. */
+gint64
+pd_sandbox_counter_next (PdSandbox  *sandbox,
+                         const char *name,
+                         GError    **error)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store,
+    "UPDATE hospital_counter SET value = value + 1 WHERE name = ? RETURNING value", error);
+  gint64 value = -1;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  if (value < 0)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no hospital counter %s", name);
+  return value;
+}
+
+char *
+pd_sandbox_fhir_to_string (JsonObject *resource)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_set_object (node, resource);
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* The current version, parsed. */
+JsonObject *
+pd_sandbox_fhir_load (PdSandbox  *sandbox,
+                      const char *type,
+                      const char *id,
+                      gint64     *version_out)
+{
+  g_autofree char *body = pd_sandbox_fhir_stored (sandbox, type, id, 0, version_out);
+  g_autoptr(JsonParser) p = NULL;
+
+  if (body == NULL)
+    return NULL;
+  p = json_parser_new ();
+  if (!json_parser_load_from_data (p, body, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+    return NULL;
+  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
 }
 
 /* --- OAuth ------------------------------------------------------------------ */
@@ -289,9 +504,9 @@ capability_statement (void)
 }
 
 /* A Patient from the shared table of people. */
-static JsonNode *
-patient_from_person (PdSandbox  *sandbox,
-                     const char *id)
+JsonNode *
+pd_sandbox_fhir_patient (PdSandbox  *sandbox,
+                         const char *id)
 {
   sqlite3_stmt *stmt = pd_store_prepare (sandbox->store,
     "SELECT name, gender, birth_date, certno, phone FROM person WHERE patient_id = ?", NULL);
@@ -352,12 +567,12 @@ patient_from_person (PdSandbox  *sandbox,
 }
 
 /* The current version (version 0) or a given one, with its versionId. */
-static char *
-stored_resource (PdSandbox  *sandbox,
-                 const char *type,
-                 const char *id,
-                 gint64      version,
-                 gint64     *version_out)
+char *
+pd_sandbox_fhir_stored (PdSandbox  *sandbox,
+                        const char *type,
+                        const char *id,
+                        gint64      version,
+                        gint64     *version_out)
 {
   sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, version == 0
     ? "SELECT body, version_id FROM fhir_resource WHERE resource_type = ?1 AND id = ?2"
@@ -389,150 +604,17 @@ reply_resource (PdSandbox         *sandbox,
                 gint64             version)
 {
   gint64 found = 0;
-  g_autofree char *body = stored_resource (sandbox, type, id, version, &found);
+  g_autofree char *body = pd_sandbox_fhir_stored (sandbox, type, id, version, &found);
   g_autofree char *etag = NULL;
 
   if (body == NULL)
     {
-      reply_outcome (msg, 404, "not-found", version == 0 ? "no such resource" : "no such version of this resource");
+      pd_sandbox_fhir_reply_outcome (msg, 404, "not-found", version == 0 ? "no such resource" : "no such version of this resource");
       return;
     }
   etag = g_strdup_printf ("W/\"%" G_GINT64_FORMAT "\"", found);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "ETag", etag);
   pd_sandbox_reply_text (msg, 200, FHIR_JSON, body);
-}
-
-/* A page token is the (lastUpdated, id) of the page's last entry: keyset
- * paging, so that a Task updated between two pages (and so moved to the
- * end) never pushes an unseen one out of the next page, as an offset
- * would. */
-static gboolean
-parse_page_token (const char *token,
-                  gint64     *ms,
-                  const char **id)
-{
-  char *end = NULL;
-
-  *ms = g_ascii_strtoll (token, &end, 10);
-  if (end == token || *end != ':')
-    return FALSE;
-  *id = end + 1;
-  return TRUE;
-}
-
-/* GET Task?code=[system|]code&_lastUpdated=ge…&_sort=_lastUpdated&_count=N[&_page_token=…] */
-static void
-search_tasks (PdSandbox         *sandbox,
-              SoupServerMessage *msg,
-              GHashTable        *query)
-{
-  const char *since = query != NULL ? g_hash_table_lookup (query, "_lastUpdated") : NULL;
-  const char *count_text = query != NULL ? g_hash_table_lookup (query, "_count") : NULL;
-  const char *token = query != NULL ? g_hash_table_lookup (query, "_page_token") : NULL;
-  const char *sort = query != NULL ? g_hash_table_lookup (query, "_sort") : NULL;
-  const char *code = query != NULL ? g_hash_table_lookup (query, "code") : NULL;
-  g_autofree char *code_system = NULL;
-  const char *code_value = NULL;
-  gint64 since_ms = G_MININT64, count = count_text != NULL ? g_ascii_strtoll (count_text, NULL, 10) : 100;
-  gint64 after_ms = G_MININT64;
-  const char *after_id = "";
-  g_autofree char *last_id = NULL;
-  gint64 last_ms = 0;
-  sqlite3_stmt *stmt;
-  GString *body;
-  gint64 n = 0;
-  gboolean more;
-
-  if (since != NULL)
-    {
-      gint64 us = 0;
-
-      if (!g_str_has_prefix (since, "ge") || !pd_time_parse_iso (since + 2, &us, NULL))
-        {
-          reply_outcome (msg, 400, "invalid", "_lastUpdated must be ge followed by a time with an offset");
-          return;
-        }
-      since_ms = us / 1000;
-    }
-  if (sort != NULL && !g_str_equal (sort, "_lastUpdated"))
-    {
-      reply_outcome (msg, 400, "not-supported", "this sandbox sorts Tasks by _lastUpdated only");
-      return;
-    }
-  if (token != NULL && !parse_page_token (token, &after_ms, &after_id))
-    {
-      reply_outcome (msg, 400, "invalid", "_page_token is not one this server gave");
-      return;
-    }
-  if (code != NULL)
-    {
-      const char *bar = strchr (code, '|');
-
-      code_system = bar != NULL ? g_strndup (code, bar - code) : NULL;
-      code_value = bar != NULL ? bar + 1 : code;
-    }
-  count = CLAMP (count, 1, 1000);
-  stmt = pd_store_prepare (sandbox->store,
-    "SELECT body, last_updated_ms, id FROM fhir_resource"
-    " WHERE resource_type = 'Task' AND last_updated_ms >= ?1 AND (last_updated_ms, id) > (?2, ?3)"
-    "   AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each (body, '$.code.coding') c"
-    "        WHERE json_extract (c.value, '$.code') = ?4"
-    "          AND (?5 IS NULL OR json_extract (c.value, '$.system') = ?5)))"
-    " ORDER BY last_updated_ms, id LIMIT ?6", NULL);
-  if (stmt == NULL)
-    {
-      reply_outcome (msg, 500, "exception", "the sandbox's store failed");
-      return;
-    }
-  /* A cached statement keeps its last bindings: ?4 and ?5 are optional. */
-  sqlite3_clear_bindings (stmt);
-  sqlite3_bind_int64 (stmt, 1, since_ms);
-  sqlite3_bind_int64 (stmt, 2, after_ms);
-  sqlite3_bind_text (stmt, 3, after_id, -1, SQLITE_TRANSIENT);
-  if (code_value != NULL)
-    sqlite3_bind_text (stmt, 4, code_value, -1, SQLITE_TRANSIENT);
-  if (code_system != NULL)
-    sqlite3_bind_text (stmt, 5, code_system, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 6, count + 1);
-  body = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
-  while ((more = sqlite3_step (stmt) == SQLITE_ROW) && n < count)
-    {
-      if (n > 0)
-        g_string_append_c (body, ',');
-      g_string_append (body, "{\"resource\":");
-      g_string_append (body, (const char *) sqlite3_column_text (stmt, 0));
-      g_string_append (body, ",\"search\":{\"mode\":\"match\"}}");
-      last_ms = sqlite3_column_int64 (stmt, 1);
-      g_free (last_id);
-      last_id = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
-      n++;
-    }
-  sqlite3_reset (stmt);
-  g_string_append (body, "]");
-  if (more)
-    {
-      /* The next page starts after this page's last entry. */
-      GUri *uri = soup_server_message_get_uri (msg);
-      g_autoptr(GHashTable) next = g_hash_table_new (g_str_hash, g_str_equal);
-      g_autofree char *next_token = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", last_ms, last_id);
-      g_autofree char *q = NULL;
-      GHashTableIter it;
-      gpointer k, v;
-
-      if (query != NULL)
-        {
-          g_hash_table_iter_init (&it, query);
-          while (g_hash_table_iter_next (&it, &k, &v))
-            g_hash_table_insert (next, k, v);
-        }
-      g_hash_table_insert (next, "_page_token", next_token);
-      q = soup_form_encode_hash (next);
-      g_string_append_printf (body, ",\"link\":[{\"relation\":\"next\",\"url\":\"%s%s?%s\"}]",
-                              sandbox->base_url, g_uri_get_path (uri), q);
-    }
-  g_string_append (body, "}");
-  pd_sandbox_reply_text (msg, 200, FHIR_JSON, body->str);
-  g_string_free (body, TRUE);
 }
 
 static void
@@ -542,8 +624,6 @@ fhir_handler (PdSandbox         *sandbox,
 {
   const char *rest = path + strlen ("/fhir");
   g_auto(GStrv) parts = NULL;
-  g_autoptr(GHashTable) query = NULL;
-  GUri *uri = soup_server_message_get_uri (msg);
 
   if (*rest == '/')
     rest++;
@@ -556,30 +636,33 @@ fhir_handler (PdSandbox         *sandbox,
     }
   if (!bearer_ok (sandbox, msg))
     {
-      reply_outcome (msg, 401, "login", "a valid bearer token is required (POST /oauth/token)");
+      pd_sandbox_fhir_reply_outcome (msg, 401, "login", "a valid bearer token is required (POST /oauth/token)");
       return;
     }
-  if (g_uri_get_query (uri) != NULL)
-    query = soup_form_decode (g_uri_get_query (uri));
+  /* New prescriptions arrive by the sandbox clock, seen at once. */
+  pd_sandbox_rx_arrivals (sandbox);
   parts = g_strsplit (rest, "/", -1);
   if (!g_str_equal (soup_server_message_get_method (msg), "GET"))
     {
-      reply_outcome (msg, 405, "not-supported", "this sandbox hospital answers GET here for now");
+      pd_sandbox_fhir_write (sandbox, msg, parts);
       return;
     }
-  if (g_strv_length (parts) == 1 && g_str_equal (parts[0], "Task"))
+  if (g_strv_length (parts) == 1 && *parts[0] != '\0')
     {
-      search_tasks (sandbox, msg, query);
+      pd_sandbox_fhir_search (sandbox, msg, parts[0]);
       return;
     }
   if (g_strv_length (parts) == 2 && g_str_equal (parts[0], "Patient"))
     {
-      g_autoptr(JsonNode) patient = patient_from_person (sandbox, parts[1]);
+      g_autoptr(JsonNode) patient = pd_sandbox_fhir_patient (sandbox, parts[1]);
 
       if (patient != NULL)
-        pd_sandbox_reply_json (msg, 200, FHIR_JSON, patient);
+        {
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg), "ETag", "W/\"1\"");
+          pd_sandbox_reply_json (msg, 200, FHIR_JSON, patient);
+        }
       else
-        reply_outcome (msg, 404, "not-found", "no such Patient");
+        pd_sandbox_fhir_reply_outcome (msg, 404, "not-found", "no such Patient");
       return;
     }
   if (g_strv_length (parts) == 2)
@@ -593,12 +676,12 @@ fhir_handler (PdSandbox         *sandbox,
       gint64 version = g_ascii_strtoll (parts[3], &end, 10);
 
       if (end == parts[3] || *end != '\0' || version < 1)
-        reply_outcome (msg, 400, "invalid", "a version id is a whole number from 1");
+        pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "a version id is a whole number from 1");
       else
         reply_resource (sandbox, msg, parts[0], parts[1], version);
       return;
     }
-  reply_outcome (msg, 404, "not-supported", "not served by this sandbox hospital");
+  pd_sandbox_fhir_reply_outcome (msg, 404, "not-supported", "not served by this sandbox hospital");
 }
 
 /* The people the hospital knows besides patients. */
@@ -616,6 +699,10 @@ seed_practitioners (PdStore  *store,
     "{\"resourceType\":\"Practitioner\",\"id\":\"dr-1\",\"name\":[{\"text\":\"李医生\"}],"
     "\"qualification\":[{\"code\":{\"coding\":[{\"system\":\"urn:pharmdesk:qualification\",\"code\":\"practice-license\"}]},"
     "\"period\":{\"start\":\"2015-01-01\"}},{\"code\":{\"coding\":[{\"system\":\"urn:pharmdesk:qualification\",\"code\":\"antimicrobial-2\"}]}}]}",
+    /* A prescriber whose practising licence ran out: prescriber-unqualified. */
+    "{\"resourceType\":\"Practitioner\",\"id\":\"dr-2\",\"name\":[{\"text\":\"赵医生\"}],"
+    "\"qualification\":[{\"code\":{\"coding\":[{\"system\":\"urn:pharmdesk:qualification\",\"code\":\"practice-license\"}]},"
+    "\"period\":{\"start\":\"2010-01-01\",\"end\":\"2020-12-31\"}}]}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (practitioners); i++)
@@ -626,11 +713,18 @@ seed_practitioners (PdStore  *store,
 
       json_parser_load_from_data (p, practitioners[i], -1, NULL);
       o = json_node_get_object (json_parser_get_root (p));
-      exists = stored_resource (sandbox, "Practitioner", json_object_get_string_member (o, "id"), 0, NULL);
+      exists = pd_sandbox_fhir_stored (sandbox, "Practitioner", json_object_get_string_member (o, "id"), 0, NULL);
       if (exists == NULL && !pd_sandbox_fhir_put (sandbox, o, 0, error))
         return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+arrivals_cb (gpointer user_data)
+{
+  pd_sandbox_rx_arrivals (user_data);
+  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -638,8 +732,11 @@ pd_sandbox_hospital_register (PdSandbox *sandbox)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!pd_store_write (sandbox->store, seed_practitioners, sandbox, &error))
+  if (!pd_store_write (sandbox->store, seed_practitioners, sandbox, &error)
+      || !pd_sandbox_rx_seed_demo (sandbox, &error))
     g_warning ("seeding the hospital: %s", error->message);
+  if (sandbox->arrival_every_s > 0)
+    g_timeout_add_seconds (1, arrivals_cb, sandbox);
   pd_sandbox_add_service (sandbox, "/oauth/token", token_handler);
   pd_sandbox_add_service (sandbox, "/fhir", fhir_handler);
 }

@@ -91,6 +91,35 @@ static const PdMigration sandbox_migrations[] = {
     ") WITHOUT ROWID;"
     "INSERT INTO fhir_history SELECT resource_type, id, version_id, last_updated_ms, body FROM fhir_resource;"
   },
+  {
+    "FHIR search index, dispensed prescriptions, hospital counters",
+    /* One row per (search parameter, value) of a resource's current
+     * version, so that a search is an index lookup even after a bulk load
+     * of 100,000 prescriptions. */
+    "CREATE TABLE fhir_search ("
+    "  resource_type TEXT NOT NULL,"
+    "  param TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  PRIMARY KEY (resource_type, param, value, id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX fhir_search_owner ON fhir_search (resource_type, id);"
+    "INSERT OR IGNORE INTO fhir_search SELECT r.resource_type, 'target', json_extract (t.value, '$.reference'), r.id"
+    "  FROM fhir_resource r, json_each (r.body, '$.target') t"
+    "  WHERE r.resource_type = 'Provenance' AND json_extract (t.value, '$.reference') IS NOT NULL;"
+    "INSERT OR IGNORE INTO fhir_search SELECT resource_type, 'patient', json_extract (body, '$.subject.reference'), id"
+    "  FROM fhir_resource WHERE resource_type IN ('MedicationRequest', 'Condition', 'Observation')"
+    "  AND json_extract (body, '$.subject.reference') IS NOT NULL;"
+    "INSERT OR IGNORE INTO fhir_search SELECT resource_type, 'patient', json_extract (body, '$.patient.reference'), id"
+    "  FROM fhir_resource WHERE resource_type = 'AllergyIntolerance' AND json_extract (body, '$.patient.reference') IS NOT NULL;"
+    "CREATE TABLE rx_dispense ("
+    "  prescription TEXT PRIMARY KEY,"             /* groupIdentifier system|value */
+    "  dispense_id TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE rx_patient_facts (patient_id TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE hospital_counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO hospital_counter VALUES ('rx', 0), ('resource', 0), ('demo', 0), ('next_arrival_ms', 0);"
+  },
 };
 
 const PdSchema *

@@ -28,6 +28,8 @@ typedef struct {
   char            *base_url;         /* http://127.0.0.1:PORT */
   guint64          seed;
   gboolean         control;
+  gboolean         no_demo;          /* --no-demo: a fresh state gets no prescriptions */
+  gint64           arrival_every_s;  /* --arrival-every: 0 = no new prescriptions */
   /* credentials, generated once and kept in the state */
   char            *hospital_client_id;
   char            *hospital_client_secret;

@@ -108,6 +108,8 @@ main (int    argc,
   gint64 seed = 1;
   double time_scale = 1.0;
   gboolean control = FALSE;
+  gboolean no_demo = FALSE;
+  gint64 arrival_every = 300;
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, N_("Loopback address and port; port 0 picks a free one"), N_("HOST:PORT") },
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, N_("Folder for the sandbox’s state and client.ini"), N_("DIR") },
@@ -117,6 +119,10 @@ main (int    argc,
     { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &time_scale, N_("Run the sandbox clock this many times real speed"), N_("X") },
     { "now", 0, 0, G_OPTION_ARG_STRING, &now, N_("Start the sandbox clock at this time (ISO 8601 with offset)"), N_("TIME") },
     { "control", 0, 0, G_OPTION_ARG_NONE, &control, N_("Serve /sandbox/control/{clock,plant,bulk-load,faults} for tests"), NULL },
+    { "arrival-every", 0, 0, G_OPTION_ARG_INT64, &arrival_every,
+      /* not yet in po/: marked for translation when po/ is next updated */
+      "A new prescription every SECONDS of the sandbox clock (default 300; 0 = none)", "SECONDS" },
+    { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, "A fresh state gets no demo prescriptions", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
@@ -154,6 +160,8 @@ main (int    argc,
     return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control] [--now ISO]"));
   if (time_scale < 0)
     return fail ("%s", _("--time-scale must be 0 or more"));
+  if (arrival_every < 0 || arrival_every > 86400 * 365)
+    return fail ("%s", "--arrival-every must be 0 to 31536000 seconds");
 
   sandbox.clock = pd_clock_new ();
   if (now == NULL && g_getenv ("PHARMDESK_NOW") != NULL && *g_getenv ("PHARMDESK_NOW") != '\0')
@@ -164,6 +172,8 @@ main (int    argc,
     pd_clock_set_scale (sandbox.clock, time_scale);
   sandbox.seed = (guint64) seed;
   sandbox.control = control;
+  sandbox.no_demo = no_demo;
+  sandbox.arrival_every_s = arrival_every;
   sandbox.state_dir = g_strdup (state);
   if (faults != NULL)
     {

@@ -12,133 +12,12 @@
 #include <string.h>
 
 #include "pd-config.h"
+#include "sandbox-harness.h"
 
 /* The sandbox as a real process on loopback, spoken to over HTTP. This
  * test code speaks the protocols itself, from the specs. */
 
-typedef struct {
-  GSubprocess *proc;
-  char        *base;
-  PdConfig    *config;
-} Sandbox;
-
-static char *state_root;
-/* A libsoup session belongs to the thread that uses it: one each. */
-static __thread SoupSession *session;
 static guint msg_counter;
-
-static void
-sandbox_start (Sandbox    *sb,
-               const char *state,
-               ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *line = NULL;
-  g_autofree char *ini = g_build_filename (state, "client.ini", NULL);
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("PHARMDESK_SANDBOX"));
-  g_ptr_array_add (argv, "--listen");
-  g_ptr_array_add (argv, "127.0.0.1:0");
-  g_ptr_array_add (argv, "--state");
-  g_ptr_array_add (argv, (char *) state);
-  va_start (ap, state);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  sb->proc = g_subprocess_newv ((const char * const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sb->proc));
-  line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  g_assert_true (g_str_has_prefix (line, "listening http://127.0.0.1:"));
-  sb->base = g_strdup (line + strlen ("listening "));
-  sb->config = pd_config_load (ini, &error);
-  g_assert_no_error (error);
-}
-
-static void
-sandbox_stop (Sandbox *sb,
-              int      sig)
-{
-  g_subprocess_send_signal (sb->proc, sig);
-  g_subprocess_wait (sb->proc, NULL, NULL);
-  if (sig == SIGTERM)
-    g_assert_true (g_subprocess_get_if_exited (sb->proc));
-  g_clear_object (&sb->proc);
-  g_clear_pointer (&sb->base, g_free);
-  g_clear_pointer (&sb->config, pd_config_free);
-}
-
-static char *
-new_state (const char *name)
-{
-  char *dir = g_build_filename (state_root, name, NULL);
-
-  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
-  return dir;
-}
-
-/* Sends a request; returns the status (0 when the connection died). */
-static guint
-request (const char  *method,
-         const char  *url,
-         const char  *content_type,
-         const char  *body,
-         const char **headers,
-         char       **reply)
-{
-  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_nonnull (msg);
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) b = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, content_type, b);
-    }
-  for (guint i = 0; headers != NULL && headers[i] != NULL; i += 2)
-    soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i], headers[i + 1]);
-  if (session == NULL)
-    session = soup_session_new_with_options ("timeout", 20, NULL);
-  bytes = soup_session_send_and_read (session, msg, NULL, &error);
-  if (reply != NULL)
-    *reply = bytes != NULL ? g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)) : NULL;
-  if (bytes == NULL)
-    return 0;
-  return soup_message_get_status (msg);
-}
-
-static JsonObject *
-parse_object (const char *text)
-{
-  g_autoptr(JsonParser) p = json_parser_new ();
-
-  if (text == NULL || !json_parser_load_from_data (p, text, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-    return NULL;
-  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
-}
-
-static char *
-token_for (Sandbox    *sb,
-           const char *secret)
-{
-  g_autofree char *form = soup_form_encode ("grant_type", "client_credentials", "client_id", sb->config->hospital_client_id,
-                                            "client_secret", secret, NULL);
-  g_autofree char *reply = NULL;
-  g_autoptr(JsonObject) o = NULL;
-
-  if (request ("POST", sb->config->hospital_token_url, "application/x-www-form-urlencoded", form, NULL, &reply) != 200)
-    return NULL;
-  o = parse_object (reply);
-  return g_strdup (json_object_get_string_member (o, "access_token"));
-}
 
 /* --- the insurance gateway and envelope, written from insurance.md -------- */
 
@@ -215,21 +94,6 @@ ids_of (JsonObject *bundle)
       g_string_append_printf (ids, "%s,", json_object_get_string_member (resource, "id"));
     }
   return g_string_free (ids, FALSE);
-}
-
-static char *
-next_link (JsonObject *bundle)
-{
-  JsonArray *links = json_object_has_member (bundle, "link") ? json_object_get_array_member (bundle, "link") : NULL;
-
-  for (guint i = 0; links != NULL && i < json_array_get_length (links); i++)
-    {
-      JsonObject *l = json_array_get_object_element (links, i);
-
-      if (g_str_equal (json_object_get_string_member (l, "relation"), "next"))
-        return g_strdup (json_object_get_string_member (l, "url"));
-    }
-  return NULL;
 }
 
 /* --- tests ------------------------------------------------------------------ */
@@ -396,42 +260,6 @@ test_gateway (void)
     g_clear_pointer (&o, json_object_unref);
   }
   sandbox_stop (&sb, SIGTERM);
-}
-
-static gint64
-count_rows (const char *state,
-            const char *sql)
-{
-  g_autofree char *db = g_build_filename (state, "sandbox.db", NULL);
-  sqlite3 *h = NULL;
-  sqlite3_stmt *stmt = NULL;
-  gint64 n = -1;
-
-  g_assert_cmpint (sqlite3_open_v2 (db, &h, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (h, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    n = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  sqlite3_close (h);
-  return n;
-}
-
-static char *
-query_text (const char *state,
-            const char *sql)
-{
-  g_autofree char *db = g_build_filename (state, "sandbox.db", NULL);
-  sqlite3 *h = NULL;
-  sqlite3_stmt *stmt = NULL;
-  char *text = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (db, &h, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (h, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    text = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_finalize (stmt);
-  sqlite3_close (h);
-  return text;
 }
 
 static char *
@@ -611,12 +439,13 @@ test_control (void)
   g_autofree char *auth = NULL;
   g_autofree char *url = NULL;
 
-  sandbox_start (&sb, state, NULL);
+  sandbox_start (&sb, state, "--no-demo", "--arrival-every", "0", NULL);
   clock_url = g_strconcat (sb.base, "/sandbox/control/clock", NULL);
   g_assert_cmpuint (request ("GET", clock_url, NULL, NULL, NULL, NULL), ==, 404);
   sandbox_stop (&sb, SIGTERM);
 
-  sandbox_start (&sb, state, "--control", NULL);
+  /* An empty work queue (--no-demo on the first start): only the planted Tasks below. */
+  sandbox_start (&sb, state, "--control", "--arrival-every", "0", NULL);
   g_clear_pointer (&clock_url, g_free);
   clock_url = g_strconcat (sb.base, "/sandbox/control/clock", NULL);
   g_assert_cmpuint (request ("POST", clock_url, "application/json", "{\"now\":\"2026-11-20T10:00:00+08:00\",\"scale\":0}", NULL, &reply), ==, 200);
@@ -1058,8 +887,7 @@ main (int    argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  state_root = g_dir_make_tmp ("pd-sandbox-XXXXXX", NULL);
-  session = soup_session_new_with_options ("timeout", 20, NULL);
+  harness_init ();
   g_test_add_func ("/sandbox/start-and-client-ini", test_start_and_client_ini);
   g_test_add_func ("/sandbox/oauth-and-people", test_oauth_and_people);
   g_test_add_func ("/sandbox/gateway", test_gateway);
@@ -1075,11 +903,6 @@ main (int    argc,
   g_test_add_func ("/sandbox/help", test_help);
   g_test_add_func ("/sandbox/sigkill-mid-request", test_sigkill_mid_request);
   status = g_test_run ();
-  g_object_unref (session);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", state_root);
-    if (system (cmd) != 0)
-      g_warning ("could not remove %s", state_root);
-  }
+  harness_done ();
   return status;
 }

@@ -189,6 +189,16 @@ url_for (PdFhirClient *client,
   return g_strconcat (client->base, "/", path, NULL);
 }
 
+static void
+reset_body (SoupMessage *msg,
+            gpointer     user_data)
+{
+  GBytes *bytes = g_object_get_data (G_OBJECT (msg), "pd-body");
+
+  if (bytes != NULL)
+    soup_message_set_request_body_from_bytes (msg, FHIR_JSON, bytes);
+}
+
 static SoupMessage *
 build_message (PdFhirClient *client,
                const char   *method,
@@ -215,9 +225,13 @@ build_message (PdFhirClient *client,
     soup_message_headers_replace (h, "If-Match", if_match);
   if (body != NULL)
     {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      GBytes *bytes = g_bytes_new (body, strlen (body));
 
       soup_message_set_request_body_from_bytes (msg, FHIR_JSON, bytes);
+      /* libsoup resends a request whose kept-alive connection closed
+       * under it, but not its consumed body: give it the body again. */
+      g_object_set_data_full (G_OBJECT (msg), "pd-body", bytes, (GDestroyNotify) g_bytes_unref);
+      g_signal_connect (msg, "restarted", G_CALLBACK (reset_body), NULL);
     }
   return msg;
 }

@@ -23,7 +23,63 @@
 typedef struct {
   GHashTable *by_ref;      /* "Type/id" → JsonObject* (owned by nodes) */
   GPtrArray  *nodes;       /* JsonNode*, keeping the objects alive */
+  GHashTable *by_patient;  /* "Patient/id" → GPtrArray of Condition, Observation, AllergyIntolerance */
+  GHashTable *by_target;   /* "MedicationRequest/id" → GPtrArray of Provenance */
 } Found;
+
+static void
+index_under (GHashTable *index,
+             char       *key,          /* taken */
+             JsonObject *resource)
+{
+  GPtrArray *list = g_hash_table_lookup (index, key);
+
+  if (list == NULL)
+    {
+      list = g_ptr_array_new ();
+      g_hash_table_insert (index, key, list);
+    }
+  else
+    g_free (key);
+  g_ptr_array_add (list, resource);
+}
+
+/* Who each fetched resource belongs to, once per page. */
+static void
+index_found (Found *found)
+{
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, found->by_ref);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      JsonObject *r = value;
+      const char *type = pd_json_str (r, "resourceType");
+
+      if (g_strcmp0 (type, "Provenance") == 0)
+        {
+          JsonArray *targets = pd_json_arr (r, "target");
+
+          for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
+            {
+              g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"), "MedicationRequest");
+
+              if (id != NULL)
+                index_under (found->by_target, g_strconcat ("MedicationRequest/", id, NULL), r);
+            }
+        }
+      else if (g_strcmp0 (type, "Condition") == 0 || g_strcmp0 (type, "Observation") == 0
+               || g_strcmp0 (type, "AllergyIntolerance") == 0)
+        {
+          const char *member = g_str_equal (type, "AllergyIntolerance") ? "patient" : "subject";
+          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (r, member), "reference"), "Patient");
+
+          if (id != NULL)
+            index_under (found->by_patient, g_strconcat ("Patient/", id, NULL), r);
+        }
+    }
+}
 
 static void
 found_add (Found      *found,
@@ -203,14 +259,6 @@ lookup_ref (Found      *found,
   return g_hash_table_lookup (found->by_ref, key);
 }
 
-static gboolean
-refers_to (JsonObject *o,
-           const char *member,
-           const char *reference)
-{
-  return g_strcmp0 (pd_json_str (pd_json_obj (o, member), "reference"), reference) == 0;
-}
-
 /* A collection Bundle of everything the review reads for one Task. */
 static JsonNode *
 assemble (PdHospitalLink *link,
@@ -249,34 +297,22 @@ assemble (PdHospitalLink *link,
       bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "medicationReference"), "reference")));
     }
   bundle_add (entries, added, base, lookup_ref (found, patient_ref));
-  g_hash_table_iter_init (&it, found->by_ref);
+  g_hash_table_iter_init (&it, line_refs);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
-      JsonObject *r = value;
-      const char *type = pd_json_str (r, "resourceType");
+      GPtrArray *provenances = g_hash_table_lookup (found->by_target, key);
 
-      if (g_strcmp0 (type, "Provenance") == 0)
-        {
-          JsonArray *targets = pd_json_arr (r, "target");
+      for (guint i = 0; provenances != NULL && i < provenances->len; i++)
+        bundle_add (entries, added, base, provenances->pdata[i]);
+    }
+  if (patient_ref != NULL)
+    {
+      g_autofree char *id = pd_fhir_ref_id (patient_ref, "Patient");
+      g_autofree char *key_ref = id != NULL ? g_strconcat ("Patient/", id, NULL) : NULL;
+      GPtrArray *own = key_ref != NULL ? g_hash_table_lookup (found->by_patient, key_ref) : NULL;
 
-          for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
-            {
-              g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"),
-                                                    "MedicationRequest");
-              g_autofree char *ref = id != NULL ? g_strconcat ("MedicationRequest/", id, NULL) : NULL;
-
-              if (ref != NULL && g_hash_table_contains (line_refs, ref))
-                {
-                  bundle_add (entries, added, base, r);
-                  break;
-                }
-            }
-        }
-      else if (patient_ref != NULL && (g_strcmp0 (type, "Condition") == 0 || g_strcmp0 (type, "Observation") == 0)
-               && refers_to (r, "subject", patient_ref))
-        bundle_add (entries, added, base, r);
-      else if (patient_ref != NULL && g_strcmp0 (type, "AllergyIntolerance") == 0 && refers_to (r, "patient", patient_ref))
-        bundle_add (entries, added, base, r);
+      for (guint i = 0; own != NULL && i < own->len; i++)
+        bundle_add (entries, added, base, own->pdata[i]);
     }
   return json_node_init_object (json_node_alloc (), bundle);
 }
@@ -384,7 +420,9 @@ pd_hospital_link_pull (PdHospitalLink     *link,
       g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
       g_autoptr(GHashTable) by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-      Found found = { by_ref, nodes };
+      g_autoptr(GHashTable) by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+      g_autoptr(GHashTable) by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+      Found found = { by_ref, nodes, by_patient, by_target };
       PageJob job = { link, tasks, fresh, &found, NULL, stats };
       g_autofree char *url = g_steal_pointer (&next);
       JsonArray *entries;
@@ -422,7 +460,7 @@ pd_hospital_link_pull (PdHospitalLink     *link,
       stats->pages++;
       stats->tasks_seen += tasks->len;
       ok = pd_store_write (store, read_fresh, &job, error)
-           && (fresh->len == 0 || fetch_related (link, fresh, &found, cancellable, error))
+           && (fresh->len == 0 || (fetch_related (link, fresh, &found, cancellable, error) && (index_found (&found), TRUE)))
            && pd_store_write (store, write_page, &job, error);
       next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
       pd_fhir_answer_clear (&answer);

@@ -474,9 +474,11 @@ static const PdMigration pharmacy_migrations[] = {
     "INSERT OR IGNORE INTO queue_drug (name, pinyin)"
     "  SELECT drug_name, drug_pinyin FROM prescription_line WHERE drug_name IS NOT NULL;"
     "CREATE TRIGGER queue_drug_insert AFTER INSERT ON prescription_line WHEN NEW.drug_name IS NOT NULL"
-    "  BEGIN INSERT OR IGNORE INTO queue_drug (name, pinyin) VALUES (NEW.drug_name, NEW.drug_pinyin); END;"
+    "  BEGIN INSERT INTO queue_drug (name, pinyin) SELECT NEW.drug_name, NEW.drug_pinyin"
+    "  WHERE NOT EXISTS (SELECT 1 FROM queue_drug WHERE name = NEW.drug_name); END;"
     "CREATE TRIGGER queue_drug_update AFTER UPDATE OF drug_name ON prescription_line WHEN NEW.drug_name IS NOT NULL"
-    "  BEGIN INSERT OR IGNORE INTO queue_drug (name, pinyin) VALUES (NEW.drug_name, NEW.drug_pinyin); END;"
+    "  BEGIN INSERT INTO queue_drug (name, pinyin) SELECT NEW.drug_name, NEW.drug_pinyin"
+    "  WHERE NOT EXISTS (SELECT 1 FROM queue_drug WHERE name = NEW.drug_name); END;"
 
     /* How many prescriptions per combination of what the queue filters
      * on, kept by triggers: the queue counts without a scan. */

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-sandbox-hospital"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pd-sandbox.h"
+#include "pd-sandbox-hospital.h"
+
+/* What the pharmacy may write (hospital.md): Task claims, releases and
+ * decisions under If-Match, DetectedIssue and Provenance, one
+ * MedicationDispense per prescription, and all of it in one transaction
+ * Bundle. Each write runs in one SQLite transaction, so a refused entry
+ * leaves nothing behind. */
+
+/* What a pharmacy may change in a Task; everything else is the
+ * hospital's (the prescription itself). */
+static const char *task_mutable[] = {
+  "status", "owner", "restriction", "businessStatus", "statusReason", "output", "identifier",
+  "meta", "lastModified",
+};
+
+static const char *creatable[] = { "DetectedIssue", "Provenance", "MedicationDispense" };
+
+typedef struct {
+  PdSandbox *sandbox;
+  guint      status;       /* the refusal's HTTP status */
+  const char *code;        /* its OperationOutcome issue code */
+  char      *problem;
+} Write;
+
+typedef struct {
+  char   *type;
+  char   *id;
+  gint64  version;
+  guint   status;          /* 201 created, 200 updated or already there */
+} Written;
+
+static void
+written_clear (Written *w)
+{
+  g_clear_pointer (&w->type, g_free);
+  g_clear_pointer (&w->id, g_free);
+}
+
+static gboolean refuse (Write      *w,
+                        GError    **error,
+                        guint       status,
+                        const char *code,
+                        const char *format,
+                        ...) G_GNUC_PRINTF (5, 6);
+
+static gboolean
+refuse (Write      *w,
+        GError    **error,
+        guint       status,
+        const char *code,
+        const char *format,
+        ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  g_free (w->problem);
+  w->problem = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  w->status = status;
+  w->code = code;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, w->problem);
+  return FALSE;
+}
+
+static gboolean
+is_mutable (const char *member)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (task_mutable); i++)
+    if (g_str_equal (task_mutable[i], member))
+      return TRUE;
+  return FALSE;
+}
+
+/* The first member outside task_mutable that differs, or NULL. */
+static const char *
+changed_member (JsonObject *old,
+                JsonObject *new)
+{
+  g_autoptr(GList) old_members = json_object_get_members (old);
+  g_autoptr(GList) new_members = json_object_get_members (new);
+
+  for (GList *l = old_members; l != NULL; l = l->next)
+    if (!is_mutable (l->data)
+        && (!json_object_has_member (new, l->data)
+            || !json_node_equal (json_object_get_member (old, l->data), json_object_get_member (new, l->data))))
+      return l->data;
+  for (GList *l = new_members; l != NULL; l = l->next)
+    if (!is_mutable (l->data) && !json_object_has_member (old, l->data))
+      return l->data;
+  return NULL;
+}
+
+/* W/"3" or "3" */
+static gboolean
+parse_etag (const char *etag,
+            gint64     *version)
+{
+  g_autofree char *bare = NULL;
+  char *end = NULL;
+
+  if (g_str_has_prefix (etag, "W/"))
+    etag += 2;
+  bare = g_strdup (etag);
+  g_strstrip (bare);
+  if (bare[0] == '"' && strlen (bare) >= 2 && bare[strlen (bare) - 1] == '"')
+    {
+      bare[strlen (bare) - 1] = '\0';
+      memmove (bare, bare + 1, strlen (bare));
+    }
+  *version = g_ascii_strtoll (bare, &end, 10);
+  return end != bare && *end == '\0' && *version > 0;
+}
+
+static gboolean
+final_status (const char *status)
+{
+  return g_strcmp0 (status, "completed") == 0 || g_strcmp0 (status, "rejected") == 0
+         || g_strcmp0 (status, "cancelled") == 0 || g_strcmp0 (status, "failed") == 0;
+}
+
+static gboolean
+store_version (Write      *w,
+               JsonObject *resource,
+               Written    *out,
+               guint       status,
+               GError    **error)
+{
+  const char *version;
+
+  if (!pd_sandbox_fhir_put (w->sandbox, resource, 0, error))
+    return refuse (w, error, 500, "exception", "the sandbox's store failed: %s", (*error)->message);
+  version = pd_sandbox_json_string (pd_sandbox_json_object (resource, "meta"), "versionId");
+  out->type = g_strdup (pd_sandbox_json_string (resource, "resourceType"));
+  out->id = g_strdup (pd_sandbox_json_string (resource, "id"));
+  out->version = version != NULL ? g_ascii_strtoll (version, NULL, 10) : 1;
+  out->status = status;
+  return TRUE;
+}
+
+/* PUT Task/{id} with If-Match: claim, release, decision. */
+static gboolean
+put_task (Write      *w,
+          const char *id,
+          const char *if_match,
+          JsonObject *task,
+          Written    *out,
+          GError    **error)
+{
+  g_autoptr(JsonObject) current = NULL;
+  gint64 version = 0, wanted = 0;
+  const char *now, *next, *changed;
+
+  if (if_match == NULL)
+    return refuse (w, error, 428, "required", "PUT Task/%s needs If-Match: W/\"versionId\"", id);
+  if (!parse_etag (if_match, &wanted))
+    return refuse (w, error, 400, "invalid", "If-Match “%s” is not W/\"versionId\"", if_match);
+  current = pd_sandbox_fhir_load (w->sandbox, "Task", id, &version);
+  if (current == NULL)
+    return refuse (w, error, 404, "not-found", "no Task/%s", id);
+  now = pd_sandbox_json_string (current, "status");
+  if (version != wanted)
+    {
+      const char *owner = pd_sandbox_json_string (pd_sandbox_json_object (current, "owner"), "reference");
+
+      return refuse (w, error, 412, "conflict", "Task/%s is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT
+                     ": status %s, owner %s", id, version, wanted, now != NULL ? now : "none",
+                     owner != NULL ? owner : "none");
+    }
+  if (g_strcmp0 (pd_sandbox_json_string (task, "resourceType"), "Task") != 0
+      || (json_object_has_member (task, "id") && g_strcmp0 (pd_sandbox_json_string (task, "id"), id) != 0))
+    return refuse (w, error, 400, "invalid", "the body is not Task/%s", id);
+  next = pd_sandbox_json_string (task, "status");
+  if (g_strcmp0 (now, "cancelled") == 0)
+    return refuse (w, error, 409, "conflict", "Task/%s was cancelled by the prescriber", id);
+  if (final_status (now))
+    return refuse (w, error, 409, "conflict", "Task/%s is already %s", id, now);
+  if (next == NULL || !(g_str_equal (next, "requested") || g_str_equal (next, "received")
+                        || g_str_equal (next, "completed") || g_str_equal (next, "rejected")))
+    return refuse (w, error, 422, "business-rule", "a pharmacy sets a Task to requested, received, completed or rejected, not %s",
+                   next != NULL ? next : "nothing");
+  if ((g_str_equal (next, "completed") || g_str_equal (next, "rejected")) && g_strcmp0 (now, "received") != 0)
+    return refuse (w, error, 409, "business-rule", "Task/%s must be claimed (received) before it is %s; it is %s", id, next, now);
+  if (g_str_equal (next, "received") && pd_sandbox_json_object (task, "owner") == NULL)
+    return refuse (w, error, 422, "business-rule", "a claim (received) names its owner");
+  if (g_str_equal (next, "requested") && json_object_has_member (task, "owner"))
+    return refuse (w, error, 422, "business-rule", "a release (requested) has no owner");
+  changed = changed_member (current, task);
+  if (changed != NULL)
+    return refuse (w, error, 422, "business-rule", "Task.%s is the hospital's and may not change", changed);
+  json_object_set_string_member (task, "id", id);
+  return store_version (w, task, out, 200, error);
+}
+
+/* identifier=system|value, the only If-None-Exist this sandbox knows. */
+static gboolean
+existing_match (Write      *w,
+                const char *type,
+                const char *if_none_exist,
+                Written    *out,
+                gboolean   *found,
+                GError    **error)
+{
+  g_autofree char *value = NULL;
+  g_autoptr(GPtrArray) ids = NULL;
+
+  *found = FALSE;
+  if (if_none_exist == NULL)
+    return TRUE;
+  if (g_str_has_prefix (if_none_exist, "?"))
+    if_none_exist++;
+  if (!g_str_has_prefix (if_none_exist, "identifier="))
+    return refuse (w, error, 400, "not-supported", "If-None-Exist takes identifier=system|value here, not “%s”", if_none_exist);
+  value = g_uri_unescape_string (if_none_exist + strlen ("identifier="), NULL);
+  if (value == NULL)
+    return refuse (w, error, 400, "invalid", "If-None-Exist is not URL-encoded");
+  ids = pd_sandbox_fhir_lookup (w->sandbox, type, "identifier", value);
+  if (ids->len > 1)
+    return refuse (w, error, 412, "duplicate", "If-None-Exist matches %u %s resources", ids->len, type);
+  if (ids->len == 1)
+    {
+      g_autofree char *body = pd_sandbox_fhir_stored (w->sandbox, type, ids->pdata[0], 0, &out->version);
+
+      out->type = g_strdup (type);
+      out->id = g_strdup (ids->pdata[0]);
+      out->status = 200;
+      *found = TRUE;
+    }
+  return TRUE;
+}
+
+/* One dispense per prescription (groupIdentifier), never of a cancelled one. */
+static gboolean
+check_dispense (Write      *w,
+                JsonObject *dispense,
+                const char *id,
+                GError    **error)
+{
+  JsonNode *n = json_object_get_member (dispense, "authorizingPrescription");
+  JsonArray *refs = n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+  g_autofree char *key = NULL;
+  sqlite3_stmt *stmt;
+
+  if (refs == NULL || json_array_get_length (refs) == 0)
+    return refuse (w, error, 422, "required", "a MedicationDispense names its authorizingPrescription");
+  for (guint i = 0; i < json_array_get_length (refs); i++)
+    {
+      JsonNode *e = json_array_get_element (refs, i);
+      const char *ref = JSON_NODE_HOLDS_OBJECT (e) ? pd_sandbox_json_string (json_node_get_object (e), "reference") : NULL;
+      g_autoptr(JsonObject) mr = NULL;
+      JsonObject *group;
+
+      if (ref == NULL || !g_str_has_prefix (ref, "MedicationRequest/"))
+        return refuse (w, error, 422, "invalid", "authorizingPrescription[%u] is not MedicationRequest/id", i);
+      mr = pd_sandbox_fhir_load (w->sandbox, "MedicationRequest", ref + strlen ("MedicationRequest/"), NULL);
+      if (mr == NULL)
+        return refuse (w, error, 422, "not-found", "no %s", ref);
+      if (g_strcmp0 (pd_sandbox_json_string (mr, "status"), "active") != 0)
+        return refuse (w, error, 409, "conflict", "%s is %s, not active", ref, pd_sandbox_json_string (mr, "status"));
+      group = pd_sandbox_json_object (mr, "groupIdentifier");
+      if (key == NULL)
+        key = group != NULL ? g_strconcat (pd_sandbox_json_string (group, "system") ? pd_sandbox_json_string (group, "system") : "", "|",
+                                           pd_sandbox_json_string (group, "value") ? pd_sandbox_json_string (group, "value") : "", NULL)
+                            : g_strdup (ref);
+    }
+  stmt = pd_store_prepare (w->sandbox->store, "SELECT dispense_id FROM rx_dispense WHERE prescription = ?", error);
+  if (stmt == NULL)
+    return refuse (w, error, 500, "exception", "the sandbox's store failed");
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autofree char *other = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+
+      sqlite3_reset (stmt);
+      return refuse (w, error, 409, "duplicate", "prescription %s was already dispensed as MedicationDispense/%s", key, other);
+    }
+  sqlite3_reset (stmt);
+  stmt = pd_store_prepare (w->sandbox->store, "INSERT INTO rx_dispense (prescription, dispense_id) VALUES (?, ?)", error);
+  if (stmt == NULL)
+    return refuse (w, error, 500, "exception", "the sandbox's store failed");
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
+  if (!pd_store_step_done (w->sandbox->store, stmt, error))
+    return refuse (w, error, 500, "exception", "the sandbox's store failed");
+  return TRUE;
+}
+
+static char *
+new_id (Write      *w,
+        const char *type,
+        GError    **error)
+{
+  gint64 n = pd_sandbox_counter_next (w->sandbox, "resource", error);
+  g_autofree char *lower = g_ascii_strdown (type, -1);
+
+  return n < 0 ? NULL : g_strdup_printf ("%s-%" G_GINT64_FORMAT, lower, n);
+}
+
+/* POST Type: the id is the server's (`id` when the transaction chose it). */
+static gboolean
+create (Write      *w,
+        JsonObject *resource,
+        const char *id,
+        Written    *out,
+        GError    **error)
+{
+  const char *type = pd_sandbox_json_string (resource, "resourceType");
+  g_autofree char *fresh = NULL;
+  gboolean ok = FALSE;
+
+  for (guint i = 0; type != NULL && i < G_N_ELEMENTS (creatable); i++)
+    ok |= g_str_equal (creatable[i], type);
+  if (!ok)
+    return refuse (w, error, 405, "not-supported", "a pharmacy creates DetectedIssue, Provenance or MedicationDispense, not %s",
+                   type != NULL ? type : "a resource without resourceType");
+  if (id == NULL)
+    {
+      fresh = new_id (w, type, error);
+      if (fresh == NULL)
+        return refuse (w, error, 500, "exception", "the sandbox's store failed");
+      id = fresh;
+    }
+  json_object_set_string_member (resource, "id", id);
+  json_object_remove_member (resource, "meta");
+  if (g_str_equal (type, "MedicationDispense") && !check_dispense (w, resource, id, error))
+    return FALSE;
+  return store_version (w, resource, out, 201, error);
+}
+
+/* --- one request, one answer ------------------------------------------------------- */
+
+static void
+reply_refused (SoupServerMessage *msg,
+               Write             *w)
+{
+  pd_sandbox_fhir_reply_outcome (msg, w->status != 0 ? w->status : 500, w->code != NULL ? w->code : "exception",
+                                 w->problem != NULL ? w->problem : "the write failed");
+  g_free (w->problem);
+}
+
+static void
+reply_written (PdSandbox         *sandbox,
+               SoupServerMessage *msg,
+               Written           *out)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  g_autofree char *body = pd_sandbox_fhir_stored (sandbox, out->type, out->id, out->version, NULL);
+  g_autofree char *etag = g_strdup_printf ("W/\"%" G_GINT64_FORMAT "\"", out->version);
+  g_autofree char *location = g_strdup_printf ("%s/fhir/%s/%s/_history/%" G_GINT64_FORMAT,
+                                               sandbox->base_url, out->type, out->id, out->version);
+
+  soup_message_headers_replace (h, "ETag", etag);
+  soup_message_headers_replace (h, "Location", location);
+  pd_sandbox_reply_text (msg, out->status, PD_FHIR_JSON, body != NULL ? body : "{}");
+}
+
+typedef struct {
+  Write       w;
+  const char *type;
+  const char *id;
+  const char *header;      /* If-Match or If-None-Exist */
+  JsonObject *resource;
+  Written     out;
+} Single;
+
+static gboolean
+write_single (PdStore  *store,
+              gpointer  user_data,
+              GError  **error)
+{
+  Single *s = user_data;
+  gboolean found = FALSE;
+
+  if (s->id != NULL)
+    return put_task (&s->w, s->id, s->header, s->resource, &s->out, error);
+  if (!existing_match (&s->w, s->type, s->header, &s->out, &found, error))
+    return FALSE;
+  return found || create (&s->w, s->resource, NULL, &s->out, error);
+}
+
+/* PUT Task/{id}, POST Type */
+static void
+write_one (PdSandbox         *sandbox,
+           SoupServerMessage *msg,
+           const char        *type,
+           const char        *id)
+{
+  g_autofree char *parse_error = NULL;
+  g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  Single s = { { sandbox, 0, NULL, NULL }, type, id, NULL, NULL, { NULL } };
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", parse_error != NULL ? parse_error : "the body is not a JSON object");
+      return;
+    }
+  s.resource = json_node_get_object (root);
+  if (id == NULL && g_strcmp0 (pd_sandbox_json_string (s.resource, "resourceType"), type) != 0)
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "the body's resourceType is not the URL's");
+      return;
+    }
+  s.header = soup_message_headers_get_one (h, id != NULL ? "If-Match" : "If-None-Exist");
+  if (!pd_store_write (sandbox->store, write_single, &s, &error))
+    reply_refused (msg, &s.w);
+  else
+    reply_written (sandbox, msg, &s.out);
+  written_clear (&s.out);
+}
+
+/* --- transaction Bundles --------------------------------------------------------------- */
+
+/* Replaces every reference equal to a urn:uuid fullUrl by Type/id. */
+static void
+rewrite_references (JsonNode   *node,
+                    GHashTable *map)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *a = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        rewrite_references (json_array_get_element (a, i), map);
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *o = json_node_get_object (node);
+      const char *ref = pd_sandbox_json_string (o, "reference");
+      const char *to = ref != NULL ? g_hash_table_lookup (map, ref) : NULL;
+      g_autoptr(GList) members = NULL;
+
+      /* Replacing a member frees its name: list the names after. */
+      if (to != NULL)
+        json_object_set_string_member (o, "reference", to);
+      members = json_object_get_members (o);
+      for (GList *l = members; l != NULL; l = l->next)
+        rewrite_references (json_object_get_member (o, l->data), map);
+    }
+}
+
+typedef struct {
+  Write      w;
+  JsonArray *entries;
+  Written   *out;        /* one per entry */
+} Transaction;
+
+static gboolean
+write_transaction (PdStore  *store,
+                   gpointer  user_data,
+                   GError  **error)
+{
+  Transaction *t = user_data;
+  guint n = json_array_get_length (t->entries);
+  g_autoptr(GHashTable) map = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+  /* First every POST's id (or the existing match), so that any entry
+   * may reference any other. */
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *e = json_array_get_object_element (t->entries, i);
+      JsonObject *req = pd_sandbox_json_object (e, "request");
+      JsonObject *res = pd_sandbox_json_object (e, "resource");
+      const char *method = pd_sandbox_json_string (req, "method");
+      const char *full_url = pd_sandbox_json_string (e, "fullUrl");
+      gboolean found = FALSE;
+      char *id = NULL;
+
+      if (res == NULL || method == NULL || pd_sandbox_json_string (req, "url") == NULL)
+        return refuse (&t->w, error, 400, "invalid", "entry %u needs resource, request.method and request.url", i);
+      if (g_str_equal (method, "POST"))
+        {
+          const char *type = pd_sandbox_json_string (res, "resourceType");
+
+          if (type == NULL || g_strcmp0 (pd_sandbox_json_string (req, "url"), type) != 0)
+            return refuse (&t->w, error, 400, "invalid", "entry %u: request.url is not the resource's type", i);
+          if (!existing_match (&t->w, type, pd_sandbox_json_string (req, "ifNoneExist"), &t->out[i], &found, error))
+            return FALSE;
+          id = found ? g_strdup (t->out[i].id) : new_id (&t->w, type, error);
+          if (id == NULL)
+            return refuse (&t->w, error, 500, "exception", "the sandbox's store failed");
+          if (full_url != NULL)
+            g_hash_table_insert (map, (gpointer) full_url, g_strconcat (type, "/", id, NULL));
+        }
+      else if (!g_str_equal (method, "PUT"))
+        return refuse (&t->w, error, 405, "not-supported", "entry %u: this sandbox takes POST and PUT in a transaction", i);
+      g_ptr_array_add (ids, id);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *e = json_array_get_object_element (t->entries, i);
+      JsonObject *req = pd_sandbox_json_object (e, "request");
+      const char *url = pd_sandbox_json_string (req, "url");
+
+      rewrite_references (json_object_get_member (e, "resource"), map);
+      if (t->out[i].id != NULL)
+        continue;   /* If-None-Exist matched: nothing to create */
+      if (g_str_equal (pd_sandbox_json_string (req, "method"), "POST"))
+        {
+          if (!create (&t->w, pd_sandbox_json_object (e, "resource"), ids->pdata[i], &t->out[i], error))
+            goto failed;
+        }
+      else if (g_str_has_prefix (url, "Task/") && strchr (url + 5, '/') == NULL && url[5] != '\0')
+        {
+          if (!put_task (&t->w, url + 5, pd_sandbox_json_string (req, "ifMatch"), pd_sandbox_json_object (e, "resource"), &t->out[i], error))
+            goto failed;
+        }
+      else
+        return refuse (&t->w, error, 405, "not-supported", "entry %u: a pharmacy PUTs Task/{id} only, not %s", i, url);
+    }
+  return TRUE;
+
+failed:
+  {
+    /* Name the entry that failed the whole transaction. */
+    g_autofree char *problem = g_steal_pointer (&t->w.problem);
+
+    for (guint i = 0; i < n; i++)
+      if (t->out[i].id == NULL)
+        {
+          t->w.problem = g_strdup_printf ("entry %u: %s", i, problem);
+          break;
+        }
+    if (t->w.problem == NULL)
+      t->w.problem = g_steal_pointer (&problem);
+    return FALSE;
+  }
+}
+
+static void
+transaction (PdSandbox         *sandbox,
+             SoupServerMessage *msg)
+{
+  g_autofree char *parse_error = NULL;
+  g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
+  g_autoptr(GError) error = NULL;
+  JsonObject *bundle = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonNode *entries = bundle != NULL ? json_object_get_member (bundle, "entry") : NULL;
+  Transaction t = { { sandbox, 0, NULL, NULL }, NULL, NULL };
+  GString *body;
+  guint n;
+
+  if (bundle == NULL || g_strcmp0 (pd_sandbox_json_string (bundle, "resourceType"), "Bundle") != 0
+      || g_strcmp0 (pd_sandbox_json_string (bundle, "type"), "transaction") != 0
+      || entries == NULL || !JSON_NODE_HOLDS_ARRAY (entries))
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "POST /fhir takes a transaction Bundle with entries");
+      return;
+    }
+  t.entries = json_node_get_array (entries);
+  n = json_array_get_length (t.entries);
+  for (guint i = 0; i < n; i++)
+    if (!JSON_NODE_HOLDS_OBJECT (json_array_get_element (t.entries, i)))
+      {
+        pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "every entry is an object");
+        return;
+      }
+  t.out = g_new0 (Written, n + 1);
+  if (!pd_store_write (sandbox->store, write_transaction, &t, &error))
+    {
+      reply_refused (msg, &t.w);
+      for (guint i = 0; i < n; i++)
+        written_clear (&t.out[i]);
+      g_free (t.out);
+      return;
+    }
+  body = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"transaction-response\",\"entry\":[");
+  for (guint i = 0; i < n; i++)
+    {
+      Written *o = &t.out[i];
+
+      g_string_append_printf (body, "%s{\"response\":{\"status\":\"%s\",\"location\":\"%s/%s/_history/%" G_GINT64_FORMAT "\","
+                              "\"etag\":\"W/\\\"%" G_GINT64_FORMAT "\\\"\"}}",
+                              i > 0 ? "," : "", o->status == 201 ? "201 Created" : "200 OK",
+                              o->type, o->id, o->version, o->version);
+      written_clear (o);
+    }
+  g_string_append (body, "]}");
+  g_free (t.out);
+  pd_sandbox_reply_text (msg, 200, PD_FHIR_JSON, body->str);
+  g_string_free (body, TRUE);
+}
+
+void
+pd_sandbox_fhir_write (PdSandbox         *sandbox,
+                       SoupServerMessage *msg,
+                       char             **parts)
+{
+  const char *method = soup_server_message_get_method (msg);
+  guint n = g_strv_length (parts);
+
+  if (g_str_equal (method, "POST") && (n == 0 || (n == 1 && *parts[0] == '\0')))
+    transaction (sandbox, msg);
+  else if (g_str_equal (method, "POST") && n == 1)
+    write_one (sandbox, msg, parts[0], NULL);
+  else if (g_str_equal (method, "PUT") && n == 2 && g_str_equal (parts[0], "Task") && *parts[1] != '\0')
+    write_one (sandbox, msg, "Task", parts[1]);
+  else
+    pd_sandbox_fhir_reply_outcome (msg, 405, "not-supported",
+                                   "a pharmacy writes PUT Task/{id}, POST DetectedIssue|Provenance|MedicationDispense and POST / (transaction)");
+}
