@@ -20,6 +20,8 @@ typedef struct {
 
 extern const PdBench pd_bench_review[];
 extern const guint   pd_bench_review_n;
+extern const PdBench pd_bench_sync[];
+extern const guint   pd_bench_sync_n;
 extern const PdBench pd_bench_queue[];
 extern const guint   pd_bench_queue_n;
 

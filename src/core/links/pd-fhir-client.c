@@ -17,6 +17,7 @@ struct _PdFhirClient
   char          *base;         /* no trailing slash */
   guint          attempts;
   guint          max_wait_ms;
+  GPtrArray     *get_log;
 };
 
 PdFhirClient *
@@ -62,6 +63,7 @@ pd_fhir_client_free (PdFhirClient *client)
 {
   if (client == NULL)
     return;
+  g_clear_pointer (&client->get_log, g_ptr_array_unref);
   g_clear_object (&client->oauth);
   g_clear_object (&client->session);
   g_free (client->base);
@@ -81,6 +83,22 @@ pd_fhir_client_set_retry (PdFhirClient *client,
 {
   client->attempts = MAX (attempts, 1);
   client->max_wait_ms = max_wait_ms;
+}
+
+void
+pd_fhir_client_log_gets (PdFhirClient *client,
+                         GPtrArray    *urls)
+{
+  g_clear_pointer (&client->get_log, g_ptr_array_unref);
+  client->get_log = urls != NULL ? g_ptr_array_ref (urls) : NULL;
+}
+
+char *
+pd_fhir_client_token (PdFhirClient *client,
+                      GCancellable *cancellable,
+                      GError      **error)
+{
+  return pd_oauth_client_get_token (client->oauth, cancellable, error);
 }
 
 void
@@ -178,9 +196,9 @@ backoff_ms (PdFhirClient *client,
   return cap > 0 ? (guint) g_random_int_range (cap / 2, cap + 1) : 0;
 }
 
-static char *
-url_for (PdFhirClient *client,
-         const char   *path)
+char *
+pd_fhir_client_url (PdFhirClient *client,
+                    const char   *path)
 {
   if (g_str_has_prefix (path, "http://") || g_str_has_prefix (path, "https://"))
     return g_strdup (path);
@@ -208,7 +226,7 @@ build_message (PdFhirClient *client,
                const char   *body,
                GError      **error)
 {
-  g_autofree char *url = url_for (client, path);
+  g_autofree char *url = pd_fhir_client_url (client, path);
   g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
   SoupMessage *msg = soup_message_new (method, url);
   SoupMessageHeaders *h;
@@ -251,6 +269,8 @@ pd_fhir_client_call (PdFhirClient *client,
   gboolean renewed = FALSE;
 
   memset (answer, 0, sizeof *answer);
+  if (client->get_log != NULL && strcmp (method, "GET") == 0)
+    g_ptr_array_add (client->get_log, pd_fhir_client_url (client, path));
   for (guint attempt = 0;; attempt++)
     {
       g_autofree char *token = pd_oauth_client_get_token (client->oauth, cancellable, error);

@@ -32,6 +32,16 @@ void          pd_fhir_client_set_retry (PdFhirClient   *client,
                                        guint            attempts,
                                        guint            max_wait_ms);
 
+/* Benchmarks: every GET's URL is appended to urls (char*), to replay. */
+void          pd_fhir_client_log_gets (PdFhirClient    *client,
+                                       GPtrArray       *urls);
+/* The bearer token (fetched if needed), for a raw replay. */
+char         *pd_fhir_client_token    (PdFhirClient    *client,
+                                       GCancellable    *cancellable,
+                                       GError         **error);
+char         *pd_fhir_client_url      (PdFhirClient    *client,
+                                       const char      *path);
+
 /* path: relative to the base ("Task?…", "Task/1") or an absolute URL the
  * server gave (a next link). repeatable: the request may be sent again
  * after a transport failure or a 5xx (a GET, or a write guarded by

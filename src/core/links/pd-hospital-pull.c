@@ -317,11 +317,60 @@ assemble (PdHospitalLink *link,
   return json_node_init_object (json_node_alloc (), bundle);
 }
 
+/* One page of the queue, fetched with everything its Tasks need. */
+typedef struct {
+  JsonNode   *body;          /* the searchset; keeps the Tasks alive */
+  GPtrArray  *tasks;         /* JsonObject* */
+  GHashTable *by_ref;
+  GPtrArray  *nodes;
+  GHashTable *by_patient;
+  GHashTable *by_target;
+  Found       found;
+  GHashTable *prepared;      /* JsonObject* task → PdRxPrepared* */
+  char       *cursor;        /* the largest lastUpdated so far */
+  char       *next;
+  GError     *error;
+} Page;
+
+static Page *
+page_new (void)
+{
+  Page *p = g_new0 (Page, 1);
+
+  p->tasks = g_ptr_array_new ();
+  p->by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  p->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  p->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  p->by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  p->found = (Found) { p->by_ref, p->nodes, p->by_patient, p->by_target };
+  p->prepared = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pd_rx_prepared_free);
+  return p;
+}
+
+static void
+page_free (Page *p)
+{
+  g_hash_table_unref (p->prepared);
+  g_clear_pointer (&p->body, json_node_unref);
+  g_ptr_array_unref (p->tasks);
+  g_hash_table_unref (p->by_patient);
+  g_hash_table_unref (p->by_target);
+  g_hash_table_unref (p->by_ref);
+  g_ptr_array_unref (p->nodes);
+  g_free (p->cursor);
+  g_free (p->next);
+  g_clear_error (&p->error);
+  g_free (p);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Page, page_free)
+
 typedef struct {
   PdHospitalLink *link;
   GPtrArray      *tasks;       /* JsonObject*: the page's Tasks */
   GPtrArray      *fresh;       /* out: those the cache does not hold at that version */
   Found          *found;
+  GHashTable     *prepared;
   const char     *cursor;
   PdSyncStats    *stats;
 } PageJob;
@@ -352,12 +401,20 @@ write_page (PdStore  *store,
   PageJob *job = user_data;
   PdSession *session = job->link->session;
 
+  if (!read_fresh (store, job, error))
+    return FALSE;
   for (guint i = 0; i < job->fresh->len; i++)
     {
       JsonObject *task = job->fresh->pdata[i];
-      g_autoptr(JsonNode) bundle = assemble (job->link, task, job->found);
+      PdRxPrepared *prepared = g_hash_table_lookup (job->prepared, task);
 
-      if (!pd_rx_cache_store (session, job->link->kb, task, bundle, error))
+      if (prepared == NULL)
+        {
+          g_set_error (error, PD_LINK_ERROR, PD_LINK_ERROR_SERVER, _("Task/%s could not be read"),
+                       pd_json_str (task, "id") != NULL ? pd_json_str (task, "id") : "?");
+          return FALSE;
+        }
+      if (!pd_rx_cache_write (session, prepared, error))
         return FALSE;
       if (g_strcmp0 (pd_json_str (task, "status"), "cancelled") == 0)
         {
@@ -391,6 +448,126 @@ read_cursor_job (PdStore  *store,
   return TRUE;
 }
 
+/* The fetching half of the pull, on its own thread: pages and what their
+ * Tasks need, two pages ahead of the storing half at most, so that the
+ * hospital's answers and our storing overlap. */
+typedef struct {
+  PdHospitalLink *link;
+  GCancellable   *cancellable;
+  char           *first;
+  char           *cursor;
+  gint64          cursor_us;
+  GAsyncQueue    *pages;
+  GMutex          lock;
+  GCond           cond;
+  guint           ahead;
+} Fetcher;
+
+static Page *
+fetch_page (Fetcher    *f,
+            const char *url)
+{
+  Page *p = page_new ();
+  PdFhirAnswer answer;
+  JsonArray *entries;
+
+  if (!pd_fhir_client_call (f->link->client, "GET", url, NULL, NULL, TRUE, &answer, f->cancellable, &p->error))
+    return p;
+  if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
+    {
+      g_autofree char *why = pd_fhir_answer_describe (&answer);
+
+      g_set_error (&p->error, PD_LINK_ERROR, answer.status >= 500 ? PD_LINK_ERROR_SERVER : PD_LINK_ERROR_REFUSED,
+                   _("The hospital refused the work-queue search: %s"), why);
+      pd_fhir_answer_clear (&answer);
+      return p;
+    }
+  p->body = g_steal_pointer (&answer.body);
+  pd_fhir_answer_clear (&answer);
+  entries = pd_json_arr (json_node_get_object (p->body), "entry");
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *task = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
+      const char *updated = pd_json_str (pd_json_obj (task, "meta"), "lastUpdated");
+      gint64 us;
+
+      if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0)
+        continue;
+      g_ptr_array_add (p->tasks, task);
+      if (updated != NULL && pd_time_parse_fhir (updated, FALSE, &us) && us > f->cursor_us)
+        {
+          f->cursor_us = us;
+          g_free (f->cursor);
+          f->cursor = g_strdup (updated);
+        }
+    }
+  p->cursor = g_strdup (f->cursor);
+  p->next = g_strdup (pd_fhir_next_link (json_node_get_object (p->body)));
+  if (p->tasks->len > 0 && fetch_related (f->link, p->tasks, &p->found, f->cancellable, &p->error))
+    index_found (&p->found);
+  return p;
+}
+
+/* Assembling, sealing and the engine: on the storing thread, but outside
+ * the transaction, while the fetching thread waits for the next page. */
+static gboolean
+prepare_page (PdHospitalLink *link,
+              Page           *p,
+              GError        **error)
+{
+  for (guint i = 0; i < p->tasks->len; i++)
+    {
+      g_autoptr(JsonNode) bundle = assemble (link, p->tasks->pdata[i], &p->found);
+      PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->tasks->pdata[i], bundle, error);
+
+      if (prepared == NULL)
+        return FALSE;
+      g_hash_table_insert (p->prepared, p->tasks->pdata[i], prepared);
+    }
+  return TRUE;
+}
+
+static gpointer
+fetcher_main (gpointer data)
+{
+  Fetcher *f = data;
+  g_autofree char *url = g_strdup (f->first);
+
+  while (url != NULL)
+    {
+      Page *p;
+
+      g_mutex_lock (&f->lock);
+      while (f->ahead >= 2 && !g_cancellable_is_cancelled (f->cancellable))
+        g_cond_wait (&f->cond, &f->lock);
+      f->ahead++;
+      g_mutex_unlock (&f->lock);
+      p = fetch_page (f, url);
+      g_free (url);
+      url = p->error == NULL ? g_strdup (p->next) : NULL;
+      g_async_queue_push (f->pages, p);
+    }
+  return NULL;
+}
+
+static void
+fetcher_took_one (Fetcher *f)
+{
+  g_mutex_lock (&f->lock);
+  f->ahead--;
+  g_cond_signal (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+stop_fetcher (Fetcher *f)
+{
+  g_mutex_lock (&f->lock);
+  g_cancellable_cancel (f->cancellable);
+  g_cond_signal (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
+
 gboolean
 pd_hospital_link_pull (PdHospitalLink     *link,
                        GCancellable       *cancellable,
@@ -400,77 +577,79 @@ pd_hospital_link_pull (PdHospitalLink     *link,
                        GError            **error)
 {
   PdStore *store = pd_session_get_store (link->session);
+  g_autoptr(GCancellable) own = g_cancellable_new ();
   g_autofree char *cursor = NULL;
-  g_autofree char *next = NULL;
-  gint64 cursor_us = G_MININT64;
+  Fetcher f = { link, own };
+  GThread *thread;
+  gulong handler = 0;
+  gboolean ok = TRUE;
 
   if (!pd_store_write (store, read_cursor_job, &cursor, error))
     return FALSE;
+  f.cursor_us = G_MININT64;
   if (cursor != NULL)
-    pd_time_parse_fhir (cursor, FALSE, &cursor_us);
+    pd_time_parse_fhir (cursor, FALSE, &f.cursor_us);
+  f.cursor = g_strdup (cursor);
   {
     g_autofree char *escaped = g_uri_escape_string (cursor != NULL ? cursor : "1970-01-01T00:00:00Z", NULL, FALSE);
 
-    next = g_strconcat ("Task?code=" TASK_CODE "&_lastUpdated=ge", escaped, "&_sort=_lastUpdated&_count=100", NULL);
+    f.first = g_strconcat ("Task?code=" TASK_CODE "&_lastUpdated=ge", escaped, "&_sort=_lastUpdated&_count=100", NULL);
   }
-  while (next != NULL)
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel), own, NULL);
+  f.pages = g_async_queue_new ();
+  g_mutex_init (&f.lock);
+  g_cond_init (&f.cond);
+  thread = g_thread_new ("pd-hospital-fetch", fetcher_main, &f);
+
+  for (;;)
     {
-      PdFhirAnswer answer;
-      g_autoptr(GPtrArray) tasks = g_ptr_array_new ();
+      g_autoptr(Page) p = g_async_queue_pop (f.pages);
       g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
-      g_autoptr(GHashTable) by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-      g_autoptr(GHashTable) by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-      g_autoptr(GHashTable) by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-      Found found = { by_ref, nodes, by_patient, by_target };
-      PageJob job = { link, tasks, fresh, &found, NULL, stats };
-      g_autofree char *url = g_steal_pointer (&next);
-      JsonArray *entries;
-      gboolean ok;
+      PageJob job = { link, p->tasks, fresh, &p->found, p->prepared, p->cursor, stats };
+      gboolean last = p->error != NULL || p->next == NULL;
 
-      if (!pd_fhir_client_call (link->client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
-        return FALSE;
-      if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
+      fetcher_took_one (&f);
+      if (ok && p->error != NULL)
         {
-          g_autofree char *why = pd_fhir_answer_describe (&answer);
-
-          g_set_error (error, PD_LINK_ERROR, answer.status >= 500 ? PD_LINK_ERROR_SERVER : PD_LINK_ERROR_REFUSED,
-                       _("The hospital refused the work-queue search: %s"), why);
-          pd_fhir_answer_clear (&answer);
-          return FALSE;
+          g_propagate_error (error, g_steal_pointer (&p->error));
+          ok = FALSE;
         }
-      entries = pd_json_arr (json_node_get_object (answer.body), "entry");
-      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+      if (ok)
         {
-          JsonObject *task = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
-          const char *updated = pd_json_str (pd_json_obj (task, "meta"), "lastUpdated");
-          gint64 us;
-
-          if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0)
-            continue;
-          g_ptr_array_add (tasks, task);
-          if (updated != NULL && pd_time_parse_fhir (updated, FALSE, &us) && us > cursor_us)
+          stats->pages++;
+          stats->tasks_seen += p->tasks->len;
+          if (!prepare_page (link, p, error) || !pd_store_write (store, write_page, &job, error))
             {
-              cursor_us = us;
-              g_free (cursor);
-              cursor = g_strdup (updated);
+              ok = FALSE;
+              stop_fetcher (&f);
+            }
+          else
+            {
+              stats->stored += fresh->len;
+              g_free (stats->cursor);
+              stats->cursor = g_strdup (p->cursor);
+              if (progress != NULL)
+                progress (stats, user_data);
             }
         }
-      job.cursor = cursor;
-      stats->pages++;
-      stats->tasks_seen += tasks->len;
-      ok = pd_store_write (store, read_fresh, &job, error)
-           && (fresh->len == 0 || (fetch_related (link, fresh, &found, cancellable, error) && (index_found (&found), TRUE)))
-           && pd_store_write (store, write_page, &job, error);
-      next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
-      pd_fhir_answer_clear (&answer);
-      if (!ok)
-        return FALSE;
-      stats->stored += fresh->len;
-      g_free (stats->cursor);
-      stats->cursor = g_strdup (cursor);
-      if (progress != NULL)
-        progress (stats, user_data);
+      if (last)
+        break;
     }
-  return TRUE;
+  g_thread_join (thread);
+  /* Pages fetched after a failure of ours. */
+  {
+    Page *rest;
+
+    while ((rest = g_async_queue_try_pop (f.pages)) != NULL)
+      page_free (rest);
+  }
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  g_async_queue_unref (f.pages);
+  g_mutex_clear (&f.lock);
+  g_cond_clear (&f.cond);
+  g_free (f.first);
+  g_free (f.cursor);
+  return ok;
 }

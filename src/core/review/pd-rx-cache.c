@@ -86,6 +86,61 @@ resident_id (JsonObject *patient)
   return NULL;
 }
 
+/* A server object's body, sealed under a fresh uuid: each version of an
+ * object is sealed anew, so this can run outside the transaction. */
+typedef struct {
+  char   *uuid;
+  GBytes *sealed;
+} Sealed;
+
+static gboolean
+seal_object (PdSession *session,
+             JsonNode  *body,
+             Sealed    *out,
+             GError   **error)
+{
+  g_autofree char *text = json_to_string (body, FALSE);
+
+  out->uuid = pd_uuid_new ();
+  out->sealed = pd_vault_seal (session, "cached_object", "body_sealed", out->uuid, text, error);
+  return out->sealed != NULL;
+}
+
+static void
+sealed_clear (Sealed *s)
+{
+  g_clear_pointer (&s->uuid, g_free);
+  g_clear_pointer (&s->sealed, g_bytes_unref);
+}
+
+static gboolean
+put_object (PdStore    *store,
+            const char *type,
+            const char *id,
+            const char *version,
+            const char *last_updated,
+            Sealed     *sealed,
+            GError    **error)
+{
+  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  sqlite3_stmt *stmt = pd_store_prepare (store,
+    "INSERT INTO cached_object (uuid, link, resource_type, resource_id, version_id, last_updated, offline_state,"
+    " body_sealed, fetched_at) VALUES (?1, 'hospital', ?2, ?3, ?4, ?5, 0, ?6, ?7)"
+    " ON CONFLICT (link, resource_type, resource_id) DO UPDATE SET uuid = ?1, version_id = ?4, last_updated = ?5,"
+    " offline_state = 0, body_sealed = ?6, fetched_at = ?7", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, sealed->uuid, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, version, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, last_updated, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (stmt, 6, g_bytes_get_data (sealed->sealed, NULL), (int) g_bytes_get_size (sealed->sealed), SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 7, now, -1, SQLITE_STATIC);
+  return pd_store_step_done (store, stmt, error);
+}
+
 static gboolean
 store_object (PdSession  *session,
               const char *type,
@@ -95,42 +150,12 @@ store_object (PdSession  *session,
               JsonNode   *body,
               GError    **error)
 {
-  PdStore *store = pd_session_get_store (session);
-  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
-  g_autofree char *uuid = NULL;
-  g_autofree char *text = json_to_string (body, FALSE);
-  g_autoptr(GBytes) sealed = NULL;
-  sqlite3_stmt *stmt;
+  Sealed sealed = { 0 };
+  gboolean ok = seal_object (session, body, &sealed, error)
+                && put_object (pd_session_get_store (session), type, id, version, last_updated, &sealed, error);
 
-  stmt = pd_store_prepare (store, "SELECT uuid FROM cached_object WHERE link = 'hospital' AND resource_type = ?"
-                                  " AND resource_id = ?", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, type, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    uuid = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
-  if (uuid == NULL)
-    uuid = pd_uuid_new ();
-  sealed = pd_vault_seal (session, "cached_object", "body_sealed", uuid, text, error);
-  if (sealed == NULL)
-    return FALSE;
-  stmt = pd_store_prepare (store,
-    "INSERT INTO cached_object (uuid, link, resource_type, resource_id, version_id, last_updated, offline_state,"
-    " body_sealed, fetched_at) VALUES (?1, 'hospital', ?2, ?3, ?4, ?5, 0, ?6, ?7)"
-    " ON CONFLICT (link, resource_type, resource_id) DO UPDATE SET version_id = ?4, last_updated = ?5,"
-    " offline_state = 0, body_sealed = ?6, fetched_at = ?7", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, uuid, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, type, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, version, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 5, last_updated, -1, SQLITE_STATIC);
-  sqlite3_bind_blob (stmt, 6, g_bytes_get_data (sealed, NULL), (int) g_bytes_get_size (sealed), SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 7, now, -1, SQLITE_STATIC);
-  return pd_store_step_done (store, stmt, error);
+  sealed_clear (&sealed);
+  return ok;
 }
 
 JsonNode *
@@ -333,12 +358,11 @@ store_lines (PdStore    *store,
 }
 
 static void
-engine_verdict (PdSession  *session,
-                PdKb       *kb,
-                JsonNode   *bundle,
+engine_verdict (PdKb        *kb,
+                JsonNode    *bundle,
                 const char **verdict,
-                gboolean   *has_block,
-                gboolean   *online)
+                gboolean    *has_block,
+                gboolean    *online)
 {
   g_autoptr(GPtrArray) rxs = NULL;
   PdReview *review;
@@ -347,8 +371,8 @@ engine_verdict (PdSession  *session,
   *has_block = FALSE;
   if (kb == NULL || (rxs = pd_fhir_read_bundle (bundle, kb, NULL)) == NULL || rxs->len == 0)
     return;
-  review = pd_review_run (kb, rxs->pdata[0], pd_clock_now_us (pd_clock_get_default ()), pd_rx_cache_dispensed,
-                          pd_session_get_store (session));
+  /* Reuse is checked against the store when writing. */
+  review = pd_review_run (kb, rxs->pdata[0], pd_clock_now_us (pd_clock_get_default ()), NULL, NULL);
   *verdict = review->verdict;
   for (guint i = 0; i < review->findings->len; i++)
     *has_block |= ((PdFinding *) review->findings->pdata[i])->severity == PD_SEVERITY_BLOCK;
@@ -356,61 +380,136 @@ engine_verdict (PdSession  *session,
   pd_review_free (review);
 }
 
+struct _PdRxPrepared
+{
+  JsonObject *task;
+  JsonNode   *bundle;
+  PdKb       *kb;
+  Sealed      task_sealed;
+  Sealed      bundle_sealed;
+  char       *rx_uuid;          /* the candidate, for a new prescription */
+  char       *name;
+  GBytes     *name_sealed;      /* under rx_uuid */
+  GBytes     *name_index;
+  GBytes     *surname_index;
+  GBytes     *tail_index;
+  char       *authored;
+  char       *claim_until;
+  const char *verdict;
+  gboolean    has_block;
+  gboolean    online;
+};
+
+void
+pd_rx_prepared_free (PdRxPrepared *p)
+{
+  if (p == NULL)
+    return;
+  json_object_unref (p->task);
+  json_node_unref (p->bundle);
+  sealed_clear (&p->task_sealed);
+  sealed_clear (&p->bundle_sealed);
+  g_free (p->rx_uuid);
+  g_free (p->name);
+  g_clear_pointer (&p->name_sealed, g_bytes_unref);
+  g_clear_pointer (&p->name_index, g_bytes_unref);
+  g_clear_pointer (&p->surname_index, g_bytes_unref);
+  g_clear_pointer (&p->tail_index, g_bytes_unref);
+  g_free (p->authored);
+  g_free (p->claim_until);
+  g_free (p);
+}
+
+/* Everything that needs no database: sealing, indexes, the engine. Any
+ * thread. */
+PdRxPrepared *
+pd_rx_cache_prepare (PdSession  *session,
+                     PdKb       *kb,
+                     JsonObject *task,
+                     JsonNode   *bundle,
+                     GError    **error)
+{
+  g_autoptr(PdRxPrepared) p = g_new0 (PdRxPrepared, 1);
+  g_autoptr(JsonNode) task_node = json_node_init_object (json_node_alloc (), task);
+  JsonObject *group = obj (task, "groupIdentifier");
+  g_autofree char *patient_id = pd_fhir_ref_id (str (obj (task, "for"), "reference"), "Patient");
+  JsonObject *patient = patient_id != NULL ? find_resource (bundle, "Patient", patient_id) : NULL;
+
+  p->task = json_object_ref (task);
+  p->bundle = json_node_ref (bundle);
+  p->kb = kb;
+  if (str (task, "id") == NULL || group == NULL || str (group, "value") == NULL)
+    {
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT,
+                   _("Task/%s has no groupIdentifier: it names no prescription"), str (task, "id") != NULL ? str (task, "id") : "?");
+      return NULL;
+    }
+  if (!seal_object (session, task_node, &p->task_sealed, error) || !seal_object (session, bundle, &p->bundle_sealed, error))
+    return NULL;
+  p->rx_uuid = pd_uuid_new ();
+  p->name = patient_name (patient);
+  if (p->name != NULL)
+    {
+      p->name_sealed = pd_vault_seal (session, "prescription", "patient_name", p->rx_uuid, p->name, error);
+      if (p->name_sealed == NULL)
+        return NULL;
+      p->name_index = index_of (pd_vault_index_name, session, p->name);
+      p->surname_index = index_of (pd_vault_index_surname, session, p->name);
+    }
+  p->tail_index = id_tail_index (session, resident_id (patient));
+  p->authored = normal_time (str (task, "authoredOn"));
+  p->claim_until = normal_time (str (obj (obj (task, "restriction"), "period"), "end"));
+  p->online = TRUE;
+  engine_verdict (kb, bundle, &p->verdict, &p->has_block, &p->online);
+  return g_steal_pointer (&p);
+}
+
+/* Inside the transaction: SQL only. */
 gboolean
-pd_rx_cache_store (PdSession  *session,
-                   PdKb       *kb,
-                   JsonObject *task,
-                   JsonNode   *bundle,
-                   GError    **error)
+pd_rx_cache_write (PdSession    *session,
+                   PdRxPrepared *p,
+                   GError      **error)
 {
   PdStore *store = pd_session_get_store (session);
+  JsonObject *task = p->task;
   JsonObject *group = obj (task, "groupIdentifier");
+  const char *system = str (group, "system") != NULL ? str (group, "system") : "";
   const char *task_id = str (task, "id");
   const char *version = str (obj (task, "meta"), "versionId");
   const char *updated = str (obj (task, "meta"), "lastUpdated");
-  g_autofree char *patient_id = pd_fhir_ref_id (str (obj (task, "for"), "reference"), "Patient");
-  JsonObject *patient = patient_id != NULL ? find_resource (bundle, "Patient", patient_id) : NULL;
-  JsonObject *first_mr = find_resource (bundle, "MedicationRequest", NULL);
-  g_autofree char *name = patient_name (patient);
-  g_autofree char *uuid = NULL;
-  g_autofree char *authored = normal_time (str (task, "authoredOn"));
-  g_autofree char *claim_until = normal_time (str (obj (obj (task, "restriction"), "period"), "end"));
-  g_autoptr(GBytes) name_sealed = NULL;
-  g_autoptr(GBytes) name_index = NULL;
-  g_autoptr(GBytes) surname_index = NULL;
-  g_autoptr(GBytes) tail_index = NULL;
-  g_autoptr(JsonNode) task_node = json_node_init_object (json_node_alloc (), task);
+  JsonObject *first_mr = find_resource (p->bundle, "MedicationRequest", NULL);
+  g_autofree char *uuid = existing_uuid (store, system, str (group, "value"));
+  g_autoptr(GBytes) resealed = NULL;
+  GBytes *name_sealed = p->name_sealed;
   const char *status = queue_status (str (task, "status"));
-  const char *verdict = NULL;
-  gboolean has_block = FALSE, online = TRUE;
+  const char *verdict = p->verdict;
+  gboolean has_block = p->has_block;
   sqlite3_stmt *stmt;
   gint64 rx_id;
 
-  if (task_id == NULL || group == NULL || str (group, "value") == NULL)
-    {
-      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT,
-                   _("Task/%s has no groupIdentifier: it names no prescription"), task_id != NULL ? task_id : "?");
-      return FALSE;
-    }
-  if (!store_object (session, "Task", task_id, version, updated, task_node, error)
-      || !store_object (session, PD_RX_BUNDLE, task_id, version, updated, bundle, error))
+  if (!put_object (store, "Task", task_id, version, updated, &p->task_sealed, error)
+      || !put_object (store, PD_RX_BUNDLE, task_id, version, updated, &p->bundle_sealed, error))
     return FALSE;
-
-  engine_verdict (session, kb, bundle, &verdict, &has_block, &online);
-  uuid = existing_uuid (store, str (group, "system") != NULL ? str (group, "system") : "", str (group, "value"));
   if (uuid == NULL)
-    uuid = pd_uuid_new ();
-  else if (has_open_outbox (store, uuid))
-    status = NULL;   /* the pharmacist's own step is on its way: keep it */
-  if (name != NULL)
+    uuid = g_strdup (p->rx_uuid);
+  else
     {
-      name_sealed = pd_vault_seal (session, "prescription", "patient_name", uuid, name, error);
-      if (name_sealed == NULL)
-        return FALSE;
-      name_index = index_of (pd_vault_index_name, session, name);
-      surname_index = index_of (pd_vault_index_surname, session, name);
+      if (has_open_outbox (store, uuid))
+        status = NULL;   /* the pharmacist's own step is on its way: keep it */
+      if (p->name != NULL && !g_str_equal (uuid, p->rx_uuid))
+        {
+          resealed = pd_vault_seal (session, "prescription", "patient_name", uuid, p->name, error);
+          if (resealed == NULL)
+            return FALSE;
+          name_sealed = resealed;
+        }
+      /* Reuse: this very number dispensed here before (only a known row can be). */
+      if (verdict != NULL && pd_rx_cache_dispensed (system, str (group, "value"), store))
+        {
+          verdict = "reject";
+          has_block = TRUE;
+        }
     }
-  tail_index = id_tail_index (session, resident_id (patient));
 
   stmt = pd_store_prepare (store,
     "INSERT INTO prescription (uuid, rx_system, rx_number, task_id, task_version, patient_ref, patient_name_sealed,"
@@ -425,26 +524,26 @@ pd_rx_cache_store (PdSession  *session,
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, uuid, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, str (group, "system") != NULL ? str (group, "system") : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, system, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 3, str (group, "value"), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 4, task_id, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 5, version, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 6, str (obj (task, "for"), "reference"), -1, SQLITE_STATIC);
   bind_blob_or_null (stmt, 7, name_sealed);
-  bind_blob_or_null (stmt, 8, name_index);
-  bind_blob_or_null (stmt, 9, surname_index);
-  bind_blob_or_null (stmt, 10, tail_index);
+  bind_blob_or_null (stmt, 8, p->name_index);
+  bind_blob_or_null (stmt, 9, p->surname_index);
+  bind_blob_or_null (stmt, 10, p->tail_index);
   sqlite3_bind_text (stmt, 11, str (obj (first_mr, "requester"), "reference"), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 12, g_strv_contains ((const char * const[]) { "routine", "urgent", "asap", "stat", NULL },
                                                 str (task, "priority") != NULL ? str (task, "priority") : "")
                                  ? str (task, "priority") : "routine", -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 13, online);
-  sqlite3_bind_text (stmt, 14, authored, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 13, p->online);
+  sqlite3_bind_text (stmt, 14, p->authored, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 15, status, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 16, verdict, -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 17, has_block);
   sqlite3_bind_text (stmt, 18, str (obj (task, "owner"), "reference"), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 19, claim_until, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 19, p->claim_until, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 20, updated, -1, SQLITE_STATIC);
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
@@ -454,7 +553,19 @@ pd_rx_cache_store (PdSession  *session,
     }
   rx_id = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
-  return store_lines (store, kb, rx_id, bundle, task, error);
+  return store_lines (store, p->kb, rx_id, p->bundle, task, error);
+}
+
+gboolean
+pd_rx_cache_store (PdSession  *session,
+                   PdKb       *kb,
+                   JsonObject *task,
+                   JsonNode   *bundle,
+                   GError    **error)
+{
+  g_autoptr(PdRxPrepared) p = pd_rx_cache_prepare (session, kb, task, bundle, error);
+
+  return p != NULL && pd_rx_cache_write (session, p, error);
 }
 
 gboolean

@@ -23,6 +23,21 @@ gboolean  pd_rx_cache_store        (PdSession    *session,
                                     JsonObject   *task,
                                     JsonNode     *bundle,
                                     GError      **error);
+/* The same in two halves: the work that needs no database (sealing,
+ * indexes, the engine), on any thread; then the SQL, in the transaction. */
+typedef struct _PdRxPrepared PdRxPrepared;
+
+PdRxPrepared *pd_rx_cache_prepare  (PdSession    *session,
+                                    PdKb         *kb,
+                                    JsonObject   *task,
+                                    JsonNode     *bundle,
+                                    GError      **error);
+gboolean  pd_rx_cache_write        (PdSession    *session,
+                                    PdRxPrepared *prepared,
+                                    GError      **error);
+void      pd_rx_prepared_free      (PdRxPrepared *prepared);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdRxPrepared, pd_rx_prepared_free)
+
 /* Inside a transaction: the Task as the server now has it (after a claim,
  * a release or a decision), with the prescription's status columns. */
 gboolean  pd_rx_cache_put_task     (PdSession    *session,
