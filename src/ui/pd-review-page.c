@@ -5,8 +5,10 @@
 
 #include <glib/gi18n.h>
 
+#include "pd-kb-store.h"
 #include "pd-queue-row.h"
 #include "pd-review-page.h"
+#include "pd-rx-pane.h"
 
 struct _PdReviewPage
 {
@@ -23,13 +25,17 @@ struct _PdReviewPage
   GtkWidget          *tools_box;
   GtkStack           *stack;
   GtkListView        *list_view;
+  GtkStack           *detail_stack;
   AdwStatusPage      *detail_page;
+  PdRxPane           *rx_pane;
   AdwStatusPage      *error_page;
 
   PdSession          *session;
+  PdKb               *kb;
   PdQueueModel       *model;
   GtkSingleSelection *selection;
   guint               refresh_timer;
+  gboolean            refreshing;
   const char         *state;
 };
 
@@ -128,17 +134,64 @@ filters_changed_cb (PdReviewPage *self)
   update_state (self);
 }
 
+/* The knowledge base the pane reviews with: read once per session. */
+static PdKb *
+kb_of (PdReviewPage  *self,
+       GError       **error)
+{
+  if (self->kb == NULL && self->session != NULL)
+    self->kb = pd_kb_load_active (pd_session_get_store (self->session), error);
+  return self->kb;
+}
+
+static void
+show_detail_message (PdReviewPage *self,
+                     const char   *title,
+                     const char   *description)
+{
+  pd_rx_pane_show (self->rx_pane, NULL, NULL, NULL, NULL);
+  adw_status_page_set_title (self->detail_page, title);
+  adw_status_page_set_description (self->detail_page, description);
+  gtk_stack_set_visible_child_name (self->detail_stack, "none");
+}
+
 static void
 selection_changed_cb (PdReviewPage *self)
 {
   PdQueueItem *item = gtk_single_selection_get_selected_item (self->selection);
+  g_autoptr(GError) error = NULL;
+  PdKb *kb;
 
-  if (item != NULL && pd_queue_item_get_number (item) != NULL)
-    adw_status_page_set_title (self->detail_page, pd_queue_item_get_number (item));
-  else
-    adw_status_page_set_title (self->detail_page, _("Choose a prescription"));
-  adw_status_page_set_description (self->detail_page,
-                                   _("The prescription’s details, findings and the decision arrive with the next step of this version."));
+  /* A re-read moves rows (a claim goes to "mine"): the pane keeps its
+   * prescription, and the list finds it again afterwards. */
+  if (self->refreshing)
+    return;
+  if (item == NULL || self->session == NULL)
+    {
+      show_detail_message (self, _("Choose a prescription"),
+                           _("Its patient, lines, findings and history open here, with the claim and the decision."));
+      return;
+    }
+  kb = kb_of (self, &error);
+  if (kb == NULL)
+    {
+      show_detail_message (self, _("No knowledge base"),
+                           error != NULL ? error->message
+                                         : _("An administrator imports the knowledge base before prescriptions can be reviewed."));
+      return;
+    }
+  if (!pd_rx_pane_show (self->rx_pane, self->session, kb, pd_queue_item_get_uuid (item), &error))
+    {
+      show_detail_message (self, _("This prescription cannot be opened"), error->message);
+      return;
+    }
+  gtk_stack_set_visible_child_name (self->detail_stack, "rx");
+}
+
+static void
+pane_changed_cb (PdReviewPage *self)
+{
+  pd_review_page_refresh (self);
 }
 
 static void
@@ -206,7 +259,9 @@ pd_review_page_class_init (PdReviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdReviewPage, tools_box);
   gtk_widget_class_bind_template_child (widget_class, PdReviewPage, stack);
   gtk_widget_class_bind_template_child (widget_class, PdReviewPage, list_view);
+  gtk_widget_class_bind_template_child (widget_class, PdReviewPage, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, PdReviewPage, detail_page);
+  gtk_widget_class_bind_template_child (widget_class, PdReviewPage, rx_pane);
   gtk_widget_class_bind_template_child (widget_class, PdReviewPage, error_page);
   gtk_widget_class_install_action (widget_class, "review.clear", NULL, clear_activated);
 }
@@ -217,7 +272,9 @@ pd_review_page_init (PdReviewPage *self)
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
 
   g_type_ensure (PD_TYPE_QUEUE_ROW);
+  g_type_ensure (PD_TYPE_RX_PANE);
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self->rx_pane, "changed", G_CALLBACK (pane_changed_cb), self);
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row_cb), NULL);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row_cb), NULL);
   gtk_list_view_set_factory (self->list_view, factory);
@@ -253,6 +310,9 @@ pd_review_page_set_session (PdReviewPage *self,
   if (self->selection != NULL)
     gtk_single_selection_set_model (self->selection, NULL);
   g_clear_object (&self->model);
+  pd_rx_pane_show (self->rx_pane, NULL, NULL, NULL, NULL);
+  gtk_stack_set_visible_child_name (self->detail_stack, "none");
+  g_clear_pointer (&self->kb, pd_kb_free);
   g_set_object (&self->session, session);
   if (session != NULL)
     {
@@ -274,18 +334,88 @@ pd_review_page_set_session (PdReviewPage *self,
   update_state (self);
 }
 
+/* The position of a prescription among count rows from start, or
+ * G_MAXUINT: a bounded look, the list being lazy. */
+static guint
+find_uuid (PdReviewPage *self,
+           const char   *rx_uuid,
+           guint         start,
+           guint         count)
+{
+  GListModel *model = G_LIST_MODEL (self->model);
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = start; i < n && i - start < count; i++)
+    {
+      g_autoptr(PdQueueItem) item = g_list_model_get_item (model, i);
+
+      if (g_strcmp0 (pd_queue_item_get_uuid (item), rx_uuid) == 0)
+        return i;
+    }
+  return G_MAXUINT;
+}
+
 void
 pd_review_page_refresh (PdReviewPage *self)
 {
   g_autoptr(GError) error = NULL;
   guint anchor = gtk_single_selection_get_selected (self->selection);
+  const PdRxView *view = pd_rx_pane_get_view (self->rx_pane);
+  g_autofree char *shown = view != NULL ? g_strdup (view->rx_uuid) : NULL;
+  PdQueueItem *item;
 
   if (self->model == NULL)
     return;
+  self->refreshing = TRUE;
   if (!pd_queue_model_refresh (self->model, anchor, &error))
     g_warning ("queue: %s", error->message);
+  item = gtk_single_selection_get_selected_item (self->selection);
+  if (shown != NULL && (item == NULL || g_strcmp0 (pd_queue_item_get_uuid (item), shown) != 0))
+    {
+      /* Where it went: near where it was, else among mine or the urgent ones. */
+      guint at = find_uuid (self, shown, anchor != GTK_INVALID_LIST_POSITION && anchor > PD_QUEUE_PAGE_SIZE ? anchor - PD_QUEUE_PAGE_SIZE : 0,
+                            2 * PD_QUEUE_PAGE_SIZE);
+
+      if (at == G_MAXUINT)
+        at = find_uuid (self, shown, pd_queue_model_get_segment_start (self->model, PD_QUEUE_SEGMENT_URGENT),
+                        4 * PD_QUEUE_PAGE_SIZE);
+      if (at == G_MAXUINT)
+        at = find_uuid (self, shown, pd_queue_model_get_segment_start (self->model, PD_QUEUE_SEGMENT_MINE),
+                        4 * PD_QUEUE_PAGE_SIZE);
+      gtk_single_selection_set_selected (self->selection, at != G_MAXUINT ? at : GTK_INVALID_LIST_POSITION);
+    }
+  self->refreshing = FALSE;
   update_kb (self);
   update_state (self);
+}
+
+void
+pd_review_page_reload_prescription (PdReviewPage *self)
+{
+  /* A sync may have brought a new knowledge base's verdicts or the
+   * hospital's answer to a claim: the pane follows, quietly. */
+  pd_rx_pane_reload (self->rx_pane);
+}
+
+gboolean
+pd_review_page_select (PdReviewPage *self,
+                       const char   *rx_uuid)
+{
+  guint at = self->model != NULL ? find_uuid (self, rx_uuid, 0, G_MAXUINT) : G_MAXUINT;
+
+  if (at == G_MAXUINT)
+    return FALSE;
+  if (gtk_single_selection_get_selected (self->selection) == at)
+    selection_changed_cb (self);
+  else
+    gtk_single_selection_set_selected (self->selection, at);
+  return TRUE;
+}
+
+PdRxPane *
+pd_review_page_get_rx_pane (PdReviewPage *self)
+{
+  return self->rx_pane;
 }
 
 PdQueueModel *

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "pd-queue-model.h"
+#include "pd-rx-pane.h"
 
 G_BEGIN_DECLS
 
@@ -25,5 +26,11 @@ GtkDropDown    *pd_review_page_get_status_drop (PdReviewPage *self);
 GtkListView    *pd_review_page_get_list_view   (PdReviewPage *self);
 /* Re-reads the queue after a sync (also done every few seconds). */
 void            pd_review_page_refresh         (PdReviewPage *self);
+/* Re-reads the prescription shown (after a sync), without opening it again. */
+void            pd_review_page_reload_prescription (PdReviewPage *self);
+/* Selects a prescription of the queue by its uuid; FALSE when not listed. */
+gboolean        pd_review_page_select          (PdReviewPage *self,
+                                                const char   *rx_uuid);
+PdRxPane       *pd_review_page_get_rx_pane     (PdReviewPage *self);
 
 G_END_DECLS

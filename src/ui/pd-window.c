@@ -9,8 +9,10 @@
 #include "pd-accounts-window.h"
 #include "pd-first-start-page.h"
 #include "pd-link-indicator.h"
+#include "pd-queue-row.h"
 #include "pd-review-page.h"
 #include "pd-sign-in-page.h"
+#include "pd-sync-service.h"
 #include "pd-window.h"
 
 /* The shell: the four work areas, a connection indicator per link, and
@@ -31,10 +33,13 @@ struct _PdWindow
   GtkWidget            *first_start_page;
   PdReviewPage         *review_page;
   PdSession            *session;
+  PdSyncService        *sync;
   guint                 idle_timer;
 };
 
 #define IDLE_CHECK_S 15
+/* The hospital sync's pace while signed in (on demand in between). */
+#define SYNC_INTERVAL_S 30
 
 G_DEFINE_FINAL_TYPE (PdWindow, pd_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -102,6 +107,76 @@ idle_check_cb (gpointer user_data)
 }
 
 static void
+sync_finished_cb (PdWindow *self,
+                  gboolean  ok)
+{
+  pd_review_page_refresh (self->review_page);
+  pd_review_page_reload_prescription (self->review_page);
+}
+
+/* A desktop notification per new urgent prescription; one id, so a
+ * burst shows the latest rather than a pile. */
+static void
+urgent_arrived_cb (PdWindow   *self,
+                   const char *uuid,
+                   const char *number,
+                   const char *priority)
+{
+  GApplication *app = G_APPLICATION (app_of (self));
+  GSettings *settings = pd_application_get_settings (app_of (self));
+  g_autoptr(GNotification) notification = NULL;
+  g_autofree char *body = NULL;
+
+  if (app == NULL || (settings != NULL && !g_settings_get_boolean (settings, "notifications")))
+    return;
+  /* Translators: a desktop notification; %s is the priority (Stat, Urgent), then the prescription number */
+  body = g_strdup_printf (_("%s: prescription %s is waiting for review"), pd_queue_priority_text (priority), number);
+  notification = g_notification_new (_("Urgent prescription"));
+  g_notification_set_body (notification, body);
+  g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_HIGH);
+  g_application_send_notification (app, "urgent-prescription", notification);
+}
+
+static void
+stop_sync (PdWindow *self)
+{
+  if (self->sync == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->sync, self);
+  pd_sync_service_stop (self->sync);
+  g_clear_object (&self->sync);
+}
+
+static void
+start_sync (PdWindow *self)
+{
+  PdApplication *app = app_of (self);
+
+  stop_sync (self);
+  if (app == NULL || self->session == NULL)
+    return;
+  self->sync = pd_sync_service_new (self->session, pd_application_get_config (app), pd_application_get_link_monitor (app));
+  if (self->sync == NULL)
+    return;
+  g_signal_connect_swapped (self->sync, "finished", G_CALLBACK (sync_finished_cb), self);
+  g_signal_connect_swapped (self->sync, "urgent-arrived", G_CALLBACK (urgent_arrived_cb), self);
+  pd_sync_service_start (self->sync, SYNC_INTERVAL_S);
+}
+
+static void
+sync_now_activated (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  PdWindow *self = PD_WINDOW (widget);
+
+  if (self->sync != NULL)
+    pd_sync_service_sync_now (self->sync);
+  else
+    pd_review_page_refresh (self->review_page);
+}
+
+static void
 signed_in_cb (PdWindow  *self,
               PdSession *session)
 {
@@ -112,6 +187,7 @@ signed_in_cb (PdWindow  *self,
   pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
   pd_review_page_set_session (self->review_page, session);
   show_page (self, "areas");
+  start_sync (self);
 }
 
 static void
@@ -142,6 +218,7 @@ sign_out_activated (GtkWidget  *widget,
 
   if (self->session != NULL)
     pd_session_audit (self->session, "sign-out", "account", pd_session_get_account (self->session)->uuid, "ok", NULL, NULL);
+  stop_sync (self);
   g_clear_object (&self->session);
   pd_review_page_set_session (self->review_page, NULL);
   pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
@@ -229,6 +306,7 @@ pd_window_dispose (GObject *object)
   PdWindow *self = PD_WINDOW (object);
 
   g_clear_handle_id (&self->idle_timer, g_source_remove);
+  stop_sync (self);
   g_clear_object (&self->session);
   gtk_widget_dispose_template (GTK_WIDGET (object), PD_TYPE_WINDOW);
   G_OBJECT_CLASS (pd_window_parent_class)->dispose (object);
@@ -256,6 +334,7 @@ pd_window_class_init (PdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.accounts", NULL, accounts_activated);
   gtk_widget_class_install_action (widget_class, "win.area", "i", area_activated);
   gtk_widget_class_install_action (widget_class, "win.check-links", NULL, check_links_activated);
+  gtk_widget_class_install_action (widget_class, "win.sync-now", NULL, sync_now_activated);
 }
 
 static void
@@ -317,4 +396,10 @@ PdSession *
 pd_window_get_session (PdWindow *self)
 {
   return self->session;
+}
+
+PdSyncService *
+pd_window_get_sync_service (PdWindow *self)
+{
+  return self->sync;
 }

@@ -5,6 +5,7 @@
 
 #include "pd-application.h"
 #include "pd-session.h"
+#include "pd-sync-service.h"
 
 G_BEGIN_DECLS
 
@@ -20,5 +21,7 @@ const char   *pd_window_get_page         (PdWindow      *self);
 GtkWidget    *pd_window_get_sign_in_page (PdWindow      *self);
 GtkWidget    *pd_window_get_first_start_page (PdWindow  *self);
 PdSession    *pd_window_get_session      (PdWindow      *self);
+/* The hospital sync while signed in with the link configured, else NULL. */
+PdSyncService *pd_window_get_sync_service (PdWindow     *self);
 
 G_END_DECLS

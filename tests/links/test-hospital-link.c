@@ -515,6 +515,86 @@ test_faults (void)
   sandbox_stop (&sb, SIGTERM);
 }
 
+static void
+cancel_after_first_page (const PdSyncStats *stats,
+                         gpointer           cancellable)
+{
+  if (stats->pages == 1)
+    g_cancellable_cancel (cancellable);
+}
+
+/* A thousand prescriptions with runs of equal lastUpdated planted across
+ * every page boundary, pulled in two goes (the first cancelled after one
+ * page): none lost, none twice. */
+static void
+test_paging_equal_timestamps (void)
+{
+  g_autofree char *state = new_state ("paging");
+  g_autofree char *bulk = NULL;
+  g_autofree char *plant = NULL;
+  Sandbox sb;
+  Desk d = { 0 };
+  PdSyncStats s = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  GString *planted = g_string_new ("{\"resources\":[");
+  guint n_planted = 0;
+
+  sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--no-demo", NULL);
+  bulk = g_strconcat (sb.base, "/sandbox/control/bulk-load", NULL);
+  plant = g_strconcat (sb.base, "/sandbox/control/plant", NULL);
+  g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"prescriptions\":1000}", NULL, NULL), ==, 200);
+  /* Tasks 95…104, 195…204, … all get the lastUpdated of the first of their run. */
+  for (guint boundary = 100; boundary < 1000; boundary += 100)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT last_updated_ms FROM fhir_resource WHERE resource_type = 'Task'"
+                                              " ORDER BY last_updated_ms, id LIMIT 1 OFFSET %u", boundary - 5);
+      g_autofree char *ms_text = query_text (state, sql);
+      gint64 ms = g_ascii_strtoll (ms_text, NULL, 10);
+      g_autofree char *seconds = pd_time_format_china (ms * 1000, "%Y-%m-%dT%H:%M:%S");
+      g_autofree char *iso = g_strdup_printf ("%s.%03d+08:00", seconds, (int) (ms % 1000));
+
+      for (guint k = boundary - 5; k < boundary + 5; k++)
+        {
+          g_autofree char *q = g_strdup_printf ("SELECT body FROM fhir_resource WHERE resource_type = 'Task'"
+                                                " ORDER BY last_updated_ms, id LIMIT 1 OFFSET %u", k);
+          g_autofree char *body = query_text (state, q);
+          g_autoptr(JsonNode) node = json_from_string (body, &error);
+          JsonObject *meta;
+
+          g_assert_no_error (error);
+          meta = json_object_get_object_member (json_node_get_object (node), "meta");
+          json_object_set_string_member (meta, "lastUpdated", iso);
+          {
+            g_autofree char *text = json_to_string (node, FALSE);
+
+            g_string_append_printf (planted, "%s%s", n_planted++ > 0 ? "," : "", text);
+          }
+        }
+    }
+  g_string_append (planted, "]}");
+  g_assert_cmpuint (request ("POST", plant, "application/json", planted->str, NULL, NULL), ==, 200);
+  g_string_free (planted, TRUE);
+  g_assert_cmpint (server_count (state, "SELECT count(*) FROM (SELECT last_updated_ms FROM fhir_resource WHERE"
+                                        " resource_type = 'Task' GROUP BY last_updated_ms HAVING count(*) = 10)"), ==, 9);
+
+  desk_open (&d, &sb, "paging.db", "Practitioner/ph-1", "YS-110105-0001");
+  g_assert_false (pd_hospital_link_pull (d.link, cancellable, cancel_after_first_page, cancellable, &s, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription"), ==, 100);
+  pd_sync_stats_clear (&s);
+  sync_ok (&d, &s);
+  g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription"), ==, 1000);
+  g_assert_cmpint (db_count (&d, "SELECT count(DISTINCT task_id) FROM prescription"), ==, 1000);
+  /* The page boundary of the second go started at the cursor (ge): the
+   * five planted Tasks before it came again and were skipped. */
+  g_assert_cmpuint (s.tasks_seen, >, s.stored);
+  g_assert_cmpuint (s.stored, ==, 900);
+  desk_close (&d);
+  sandbox_stop (&sb, SIGTERM);
+}
+
 /* pharmdesk-cli sync killed mid-way, then again: a consistent cache. */
 static void
 test_sigkill_mid_sync (void)
@@ -590,6 +670,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   harness_init ();
   g_test_add_func ("/hospital/pull", test_pull);
+  g_test_add_func ("/hospital/paging-equal-timestamps", test_paging_equal_timestamps);
   g_test_add_func ("/hospital/claim-race", test_claim_race);
   g_test_add_func ("/hospital/offline-day", test_offline_day);
   g_test_add_func ("/hospital/cancel-mid-review", test_cancel_mid_review);

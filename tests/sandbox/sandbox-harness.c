@@ -3,6 +3,9 @@
 
 #include "config.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -35,6 +38,12 @@ harness_done (void)
     g_warning ("could not remove %s", state_root);
 }
 
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 void
 sandbox_start (Sandbox    *sb,
                const char *state,
@@ -58,7 +67,14 @@ sandbox_start (Sandbox    *sb,
     g_ptr_array_add (argv, (char *) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  sb->proc = g_subprocess_newv ((const char * const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  {
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+    /* A failed assertion aborts the test: the sandbox must not outlive it
+     * (it would hold the test's output open and hang the suite). */
+    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+    sb->proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  }
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sb->proc));
   line = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);

@@ -568,6 +568,13 @@ stop_fetcher (Fetcher *f)
   g_mutex_unlock (&f->lock);
 }
 
+static void
+cancel_own (GCancellable *outer,
+            gpointer      own)
+{
+  g_cancellable_cancel (own);
+}
+
 gboolean
 pd_hospital_link_pull (PdHospitalLink     *link,
                        GCancellable       *cancellable,
@@ -596,7 +603,7 @@ pd_hospital_link_pull (PdHospitalLink     *link,
     f.first = g_strconcat ("Task?code=" TASK_CODE "&_lastUpdated=ge", escaped, "&_sort=_lastUpdated&_count=100", NULL);
   }
   if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel), own, NULL);
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_own), own, NULL);
   f.pages = g_async_queue_new ();
   g_mutex_init (&f.lock);
   g_cond_init (&f.cond);
@@ -610,6 +617,12 @@ pd_hospital_link_pull (PdHospitalLink     *link,
       gboolean last = p->error != NULL || p->next == NULL;
 
       fetcher_took_one (&f);
+      /* Cancelled: nothing more is stored, whatever was fetched ahead. */
+      if (ok && g_cancellable_set_error_if_cancelled (own, error))
+        {
+          ok = FALSE;
+          stop_fetcher (&f);
+        }
       if (ok && p->error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&p->error));
