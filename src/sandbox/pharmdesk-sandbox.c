@@ -118,11 +118,10 @@ main (int    argc,
       N_("Fault injection, e.g. drop-request=0.1,drop-response=0.1,http-500=0.05,garbage=0.05,duplicate=0.1,delay=200"), N_("SPEC") },
     { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &time_scale, N_("Run the sandbox clock this many times real speed"), N_("X") },
     { "now", 0, 0, G_OPTION_ARG_STRING, &now, N_("Start the sandbox clock at this time (ISO 8601 with offset)"), N_("TIME") },
-    { "control", 0, 0, G_OPTION_ARG_NONE, &control, N_("Serve /sandbox/control/{clock,plant,bulk-load,faults} for tests"), NULL },
+    { "control", 0, 0, G_OPTION_ARG_NONE, &control, N_("Serve /sandbox/control/{clock,plant,bulk-load,faults,cancel} for tests"), NULL },
     { "arrival-every", 0, 0, G_OPTION_ARG_INT64, &arrival_every,
-      /* not yet in po/: marked for translation when po/ is next updated */
-      "A new prescription every SECONDS of the sandbox clock (default 300; 0 = none)", "SECONDS" },
-    { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, "A fresh state gets no demo prescriptions", NULL },
+      N_("A new prescription every SECONDS of the sandbox clock (default 300; 0 = none)"), N_("SECONDS") },
+    { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, N_("A fresh state gets no demo prescriptions"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
@@ -157,11 +156,11 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail ("%s", error->message);
   if (listen == NULL || state == NULL)
-    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control] [--now ISO]"));
+    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control] [--now ISO] [--arrival-every SECONDS] [--no-demo]"));
   if (time_scale < 0)
     return fail ("%s", _("--time-scale must be 0 or more"));
   if (arrival_every < 0 || arrival_every > 86400 * 365)
-    return fail ("%s", "--arrival-every must be 0 to 31536000 seconds");
+    return fail ("%s", _("--arrival-every must be 0 to 31536000 seconds"));
 
   sandbox.clock = pd_clock_new ();
   if (now == NULL && g_getenv ("PHARMDESK_NOW") != NULL && *g_getenv ("PHARMDESK_NOW") != '\0')

@@ -245,18 +245,19 @@ write_resolve (PdStore  *store,
   ResolveJob *job = user_data;
   g_autofree char *current = pd_outbox_get_state (store, job->id);
   g_autofree char *detail = NULL;
+  g_autofree char *id_text = g_strdup_printf ("%" G_GINT64_FORMAT, job->id);
   PdAuditEntry e = { pd_session_get_account (job->session)->id, "outbox.resolve", "outbox", NULL, "ok", NULL, NULL };
 
   if (current == NULL)
     {
-      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_NOT_FOUND, _("There is no outbox item %" G_GINT64_FORMAT), job->id);
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_NOT_FOUND, _("There is no outbox item %s"), id_text);
       return FALSE;
     }
   if (!g_str_equal (current, "unknown") && !g_str_equal (current, "conflict") && !g_str_equal (current, "queued"))
     {
       g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT,
-                   _("Outbox item %" G_GINT64_FORMAT " is %s: only a queued, unknown or conflicting item can be resolved"),
-                   job->id, current);
+                   _("Outbox item %s is %s: only a queued, unknown or conflicting item can be resolved"),
+                   id_text, current);
       return FALSE;
     }
   detail = g_strdup_printf ("%" G_GINT64_FORMAT " %s→%s", job->id, current, job->state);
