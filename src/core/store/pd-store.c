@@ -400,7 +400,9 @@ pd_store_open_schema (const char     *path,
 
   if (!pd_store_exec (store, "PRAGMA journal_mode = WAL", error)
       || !pd_store_exec (store, "PRAGMA synchronous = NORMAL", error)
-      || !pd_store_exec (store, "PRAGMA foreign_keys = ON", error))
+      || !pd_store_exec (store, "PRAGMA foreign_keys = ON", error)
+      /* 32 MiB of page cache: a million-row cache keeps its indexes warm. */
+      || !pd_store_exec (store, "PRAGMA cache_size = -32768", error))
     return NULL;
 
   if (is_new)
