@@ -7,6 +7,7 @@
 
 #include "pd-cli.h"
 #include "pd-link-monitor.h"
+#include "pd-link-settings.h"
 
 /* `pharmdesk-cli links`: can this desk reach its links with its
  * credentials? What the app's connection indicators show, for night jobs
@@ -23,6 +24,32 @@ settled (PdLinkMonitor *monitor)
   return TRUE;
 }
 
+/* An administrator's act: addresses to the database (audited), secrets to
+ * the keyring. */
+static int
+links_set (PdCli      *cli,
+           const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdStore) store = NULL;
+  g_autoptr(PdSession) session = NULL;
+  g_autofree char *data = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &data, &length, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  store = pd_store_open (pd_cli_db_path (cli), &error);
+  if (store == NULL)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  session = pd_cli_sign_in (cli, store, &error);
+  if (session == NULL || !pd_link_settings_import (session, data, length, &error))
+    return pd_cli_fail (g_error_matches (error, PD_CONFIG_ERROR, PD_CONFIG_ERROR_INVALID) ? PD_EXIT_USAGE : PD_EXIT_NO,
+                        "%s", error->message);
+  pd_cli_print (_("The links of %s are kept; their secrets are in the keyring.\n"), path);
+  pd_store_close (store);
+  return PD_EXIT_OK;
+}
+
 int
 pd_cli_links (PdCli  *cli,
               int     argc,
@@ -33,10 +60,16 @@ pd_cli_links (PdCli  *cli,
   gint64 deadline;
   gboolean all_online = TRUE;
 
-  if (!pd_cli_parse (cli, &argc, &argv, NULL, _("Check that each configured link answers."), NULL, &error))
+  if (!pd_cli_parse (cli, &argc, &argv, _("[set FILE]"),
+                     _("Check that each configured link answers; or, as an administrator, keep the links of FILE (client.ini's format) "
+                       "in the database and their secrets in the keyring."), NULL, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
-  if (cli->config == NULL)
-    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("links needs --config FILE (or PHARMDESK_CONFIG)"));
+  if (argc == 3 && g_str_equal (argv[1], "set"))
+    return links_set (cli, argv[2]);
+  if (argc != 1)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli links | links set FILE"));
+  if (cli->config == NULL && !pd_cli_config_from_store (cli, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
 
   monitor = pd_link_monitor_new (cli->config);
   pd_link_monitor_check_now (monitor);

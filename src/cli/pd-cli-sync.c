@@ -71,8 +71,8 @@ pd_cli_sync (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_USAGE, _("--link must be hospital, courier or all, not “%s”"), which);
   if (which != NULL && g_str_equal (which, "courier"))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", _("The courier link is not in this version yet"));
-  if (cli->config == NULL)
-    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("sync needs --config FILE (or PHARMDESK_CONFIG)"));
+  if (cli->config == NULL && !pd_cli_config_from_store (cli, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   store = pd_store_open (pd_cli_db_path (cli), &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pd-cli.h"
+#include "pd-link-settings.h"
 #include "pd-session.h"
 
 char *
@@ -163,6 +164,19 @@ pd_cli_sign_in (PdCli    *cli,
   if (password == NULL)
     return NULL;
   return pd_session_sign_in (store, cli->user, password, error);
+}
+
+gboolean
+pd_cli_config_from_store (PdCli   *cli,
+                          GError **error)
+{
+  g_autoptr(PdStore) store = pd_store_open (pd_cli_db_path (cli), error);
+
+  if (store == NULL)
+    return FALSE;
+  cli->config = pd_link_settings_load (store, error);
+  pd_store_close (store);
+  return cli->config != NULL;
 }
 
 gboolean

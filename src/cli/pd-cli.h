@@ -52,6 +52,9 @@ struct _PdStore;
 struct _PdSession *pd_cli_sign_in (PdCli        *cli,
                                    struct _PdStore *store,
                                    GError      **error);
+/* Without --config: the links kept in the database and the keyring. */
+gboolean  pd_cli_config_from_store (PdCli       *cli,
+                                   GError      **error);
 char     *pd_cli_default_db_path  (void);
 const char *pd_cli_db_path        (PdCli        *cli);
 gboolean  pd_cli_want_json        (PdCli        *cli);

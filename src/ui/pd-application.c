@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "pd-application.h"
+#include "pd-link-settings.h"
 #include "pd-clock.h"
 #include "pd-preferences-window.h"
 #include "pd-window.h"
@@ -173,6 +174,16 @@ pd_application_startup (GApplication *app)
     }
 
   open_store (self);
+  /* Without --config: the links an administrator kept, secrets from the
+   * keyring. None yet is normal (the indicators say "not configured"). */
+  if (self->config == NULL && self->store != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->config = pd_link_settings_load (self->store, &error);
+      if (self->config == NULL && !g_error_matches (error, PD_LINK_SETTINGS_ERROR, PD_LINK_SETTINGS_ERROR_NONE))
+        g_warning ("%s", error->message);
+    }
   self->links = pd_link_monitor_new (self->config);
 }
 

@@ -160,8 +160,15 @@ add_unique (GPtrArray  *array,
 {
   if (value == NULL)
     return;
-  if (g_hash_table_add (seen, value))
-    g_ptr_array_add (array, value);
+  /* Not g_hash_table_add () alone: for a key already there it frees the
+   * one in the table, which the array still holds. */
+  if (g_hash_table_contains (seen, value))
+    {
+      g_free (value);
+      return;
+    }
+  g_hash_table_add (seen, value);
+  g_ptr_array_add (array, value);
 }
 
 /* Everything the Tasks need, in batched standard searches. */
