@@ -18,51 +18,13 @@ struct _PdFhirClient
   guint          attempts;
   guint          max_wait_ms;
   GPtrArray     *get_log;
-  char          *token_url;
-  char          *client_id;
-  char          *client_secret;
-  char          *ca_file;
 };
-
-static PdFhirClient *
-client_new (const char *base,
-            const char *token_url,
-            const char *client_id,
-            const char *client_secret,
-            const char *ca_file,
-            GError    **error)
-{
-  PdFhirClient *client = g_new0 (PdFhirClient, 1);
-
-  client->session = soup_session_new_with_options ("timeout", 60, "idle-timeout", 60, NULL);
-  if (ca_file != NULL)
-    {
-      g_autoptr(GTlsDatabase) db = g_tls_file_database_new (ca_file, error);
-
-      if (db == NULL)
-        {
-          pd_fhir_client_free (client);
-          return NULL;
-        }
-      soup_session_set_tls_database (client->session, db);
-    }
-  client->oauth = pd_oauth_client_new (client->session, token_url, client_id, client_secret);
-  client->base = g_strdup (base);
-  while (g_str_has_suffix (client->base, "/"))
-    client->base[strlen (client->base) - 1] = '\0';
-  client->token_url = g_strdup (token_url);
-  client->client_id = g_strdup (client_id);
-  client->client_secret = g_strdup (client_secret);
-  client->ca_file = g_strdup (ca_file);
-  client->attempts = 5;
-  client->max_wait_ms = 30000;
-  return client;
-}
 
 PdFhirClient *
 pd_fhir_client_new (const PdConfig *config,
                     GError        **error)
 {
+  PdFhirClient *client;
 
   if (config == NULL || config->hospital_url == NULL || config->hospital_token_url == NULL)
     {
@@ -73,22 +35,27 @@ pd_fhir_client_new (const PdConfig *config,
   if (!pd_config_check_url (config->hospital_url, "hospital.url", error)
       || !pd_config_check_url (config->hospital_token_url, "hospital.token_url", error))
     return NULL;
-  return client_new (config->hospital_url, config->hospital_token_url, config->hospital_client_id,
-                     config->hospital_client_secret, config->hospital_ca_file, error);
-}
-
-PdFhirClient *
-pd_fhir_client_dup (PdFhirClient *client)
-{
-  PdFhirClient *copy = client_new (client->base, client->token_url, client->client_id, client->client_secret,
-                                   client->ca_file, NULL);
-
-  if (copy != NULL)
+  client = g_new0 (PdFhirClient, 1);
+  client->session = soup_session_new_with_options ("timeout", 60, "idle-timeout", 60, NULL);
+  if (config->hospital_ca_file != NULL)
     {
-      copy->attempts = client->attempts;
-      copy->max_wait_ms = client->max_wait_ms;
+      g_autoptr(GTlsDatabase) db = g_tls_file_database_new (config->hospital_ca_file, error);
+
+      if (db == NULL)
+        {
+          pd_fhir_client_free (client);
+          return NULL;
+        }
+      soup_session_set_tls_database (client->session, db);
     }
-  return copy;
+  client->oauth = pd_oauth_client_new (client->session, config->hospital_token_url, config->hospital_client_id,
+                                       config->hospital_client_secret);
+  client->base = g_strdup (config->hospital_url);
+  while (g_str_has_suffix (client->base, "/"))
+    client->base[strlen (client->base) - 1] = '\0';
+  client->attempts = 5;
+  client->max_wait_ms = 30000;
+  return client;
 }
 
 void
@@ -100,10 +67,6 @@ pd_fhir_client_free (PdFhirClient *client)
   g_clear_object (&client->oauth);
   g_clear_object (&client->session);
   g_free (client->base);
-  g_free (client->token_url);
-  g_free (client->client_id);
-  g_free (client->client_secret);
-  g_free (client->ca_file);
   g_free (client);
 }
 
@@ -144,7 +107,6 @@ pd_fhir_answer_clear (PdFhirAnswer *answer)
   g_clear_pointer (&answer->etag, g_free);
   g_clear_pointer (&answer->location, g_free);
   g_clear_pointer (&answer->body, json_node_unref);
-  g_clear_pointer (&answer->raw, g_bytes_unref);
   answer->status = 0;
 }
 
@@ -292,17 +254,16 @@ build_message (PdFhirClient *client,
   return msg;
 }
 
-static gboolean
-call (PdFhirClient *client,
-      const char   *method,
-      const char   *path,
-      const char   *if_match,
-      JsonNode     *body,
-      gboolean      repeatable,
-      gboolean      parse,
-      PdFhirAnswer *answer,
-      GCancellable *cancellable,
-      GError      **error)
+gboolean
+pd_fhir_client_call (PdFhirClient *client,
+                     const char   *method,
+                     const char   *path,
+                     const char   *if_match,
+                     JsonNode     *body,
+                     gboolean      repeatable,
+                     PdFhirAnswer *answer,
+                     GCancellable *cancellable,
+                     GError      **error)
 {
   g_autofree char *text = body != NULL ? json_to_string (body, FALSE) : NULL;
   gboolean renewed = FALSE;
@@ -361,11 +322,6 @@ call (PdFhirClient *client,
       answer->status = status;
       answer->etag = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "ETag"));
       answer->location = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Location"));
-      if (!parse)
-        {
-          answer->raw = g_steal_pointer (&bytes);
-          return TRUE;
-        }
       if (g_bytes_get_size (bytes) > 0)
         {
           parser = json_parser_new ();
@@ -390,28 +346,4 @@ call (PdFhirClient *client,
         }
       return TRUE;
     }
-}
-
-gboolean
-pd_fhir_client_call (PdFhirClient *client,
-                     const char   *method,
-                     const char   *path,
-                     const char   *if_match,
-                     JsonNode     *body,
-                     gboolean      repeatable,
-                     PdFhirAnswer *answer,
-                     GCancellable *cancellable,
-                     GError      **error)
-{
-  return call (client, method, path, if_match, body, repeatable, TRUE, answer, cancellable, error);
-}
-
-gboolean
-pd_fhir_client_get_raw (PdFhirClient *client,
-                        const char   *path,
-                        PdFhirAnswer *answer,
-                        GCancellable *cancellable,
-                        GError      **error)
-{
-  return call (client, "GET", path, NULL, NULL, TRUE, FALSE, answer, cancellable, error);
 }

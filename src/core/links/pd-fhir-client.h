@@ -21,7 +21,6 @@ typedef struct {
   char     *etag;        /* W/"3" as given */
   char     *location;
   JsonNode *body;        /* NULL when the answer had none or was not JSON */
-  GBytes   *raw;         /* pd_fhir_client_get_raw(): the body as it came */
 } PdFhirAnswer;
 
 PdFhirClient *pd_fhir_client_new      (const PdConfig  *config,
@@ -58,14 +57,6 @@ gboolean      pd_fhir_client_call     (PdFhirClient    *client,
                                        PdFhirAnswer    *answer,
                                        GCancellable    *cancellable,
                                        GError         **error);
-/* A GET whose body is left unparsed (for another thread to parse). */
-gboolean      pd_fhir_client_get_raw  (PdFhirClient    *client,
-                                       const char      *path,
-                                       PdFhirAnswer    *answer,
-                                       GCancellable    *cancellable,
-                                       GError         **error);
-/* Another client to the same server, for another thread. */
-PdFhirClient *pd_fhir_client_dup      (PdFhirClient    *client);
 void          pd_fhir_answer_clear    (PdFhirAnswer    *answer);
 /* An OperationOutcome's diagnostics in words, or the HTTP status. */
 char         *pd_fhir_answer_describe (const PdFhirAnswer *answer);

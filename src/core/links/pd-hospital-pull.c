@@ -96,7 +96,7 @@ found_add (Found      *found,
 
 /* GET a searchset and every next page of it; each resource into found. */
 static gboolean
-search_all (PdFhirClient   *client,
+search_all (PdHospitalLink *link,
             const char     *query,
             Found          *found,
             GCancellable   *cancellable,
@@ -110,7 +110,7 @@ search_all (PdFhirClient   *client,
       JsonArray *entries;
       g_autofree char *url = g_steal_pointer (&next);
 
-      if (!pd_fhir_client_call (client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
+      if (!pd_fhir_client_call (link->client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
         return FALSE;
       if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
         {
@@ -136,21 +136,28 @@ search_all (PdFhirClient   *client,
 }
 
 /* One search per BATCH values of a comma-separated parameter. */
-static void
-batched_queries (const char *prefix,      /* "Condition?patient=" */
-                 const char *suffix,      /* "" */
-                 GPtrArray  *values,      /* escaped already */
-                 GPtrArray  *out)
+static gboolean
+search_batched (PdHospitalLink *link,
+                const char     *prefix,      /* "Condition?patient=" */
+                const char     *suffix,      /* "" */
+                GPtrArray      *values,      /* escaped already */
+                Found          *found,
+                GCancellable   *cancellable,
+                GError        **error)
 {
   for (guint i = 0; i < values->len; i += BATCH)
     {
       GString *q = g_string_new (prefix);
+      g_autofree char *query = NULL;
 
       for (guint k = i; k < values->len && k < i + BATCH; k++)
         g_string_append_printf (q, "%s%s", k > i ? "," : "", (const char *) values->pdata[k]);
       g_string_append (q, suffix);
-      g_ptr_array_add (out, g_string_free (q, FALSE));
+      query = g_string_free (q, FALSE);
+      if (!search_all (link, query, found, cancellable, error))
+        return FALSE;
     }
+  return TRUE;
 }
 
 static void
@@ -171,15 +178,18 @@ add_unique (GPtrArray  *array,
   g_ptr_array_add (array, value);
 }
 
-/* Everything the Tasks need, in batched standard searches. */
-static GPtrArray *
-related_queries (GPtrArray *tasks)
+/* Everything the new Tasks need, in batched standard searches. */
+static gboolean
+fetch_related (PdHospitalLink *link,
+               GPtrArray      *tasks,
+               Found          *found,
+               GCancellable   *cancellable,
+               GError        **error)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GPtrArray) lines = g_ptr_array_new ();
   g_autoptr(GPtrArray) targets = g_ptr_array_new ();
   g_autoptr(GPtrArray) patients = g_ptr_array_new ();
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
 
   for (guint t = 0; t < tasks->len; t++)
     {
@@ -199,14 +209,15 @@ related_queries (GPtrArray *tasks)
       add_unique (patients, seen, patient != NULL ? g_strconcat ("Patient%2F", patient, NULL) : NULL);
       g_free (patient);
     }
-  batched_queries ("MedicationRequest?_id=",
-                   "&_include=MedicationRequest%3Asubject&_include=MedicationRequest%3Arequester"
-                   "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication", lines, out);
-  batched_queries ("Provenance?target=", "", targets, out);
-  batched_queries ("Condition?patient=", "", patients, out);
-  batched_queries ("AllergyIntolerance?patient=", "", patients, out);
-  batched_queries ("Observation?patient=", "&code=" OBSERVATION_CODES, patients, out);
-  return out;
+  return search_batched (link, "MedicationRequest?_id=",
+                         "&_include=MedicationRequest%3Asubject&_include=MedicationRequest%3Arequester"
+                         "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication",
+                         lines, found, cancellable, error)
+         && search_batched (link, "Provenance?target=", "", targets, found, cancellable, error)
+         && search_batched (link, "Condition?patient=", "", patients, found, cancellable, error)
+         && search_batched (link, "AllergyIntolerance?patient=", "", patients, found, cancellable, error)
+         && search_batched (link, "Observation?patient=", "&code=" OBSERVATION_CODES "", patients, found,
+                            cancellable, error);
 }
 
 static void
@@ -323,8 +334,6 @@ typedef struct {
   GHashTable *by_target;
   Found       found;
   GHashTable *prepared;      /* JsonObject* task → PdRxPrepared* */
-  GPtrArray  *queries;       /* char*: the related searches */
-  GPtrArray  *raw;           /* GBytes*: their first pages, unparsed */
   char       *cursor;        /* the largest lastUpdated so far */
   char       *next;
   GError     *error;
@@ -342,7 +351,6 @@ page_new (void)
   p->by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   p->found = (Found) { p->by_ref, p->nodes, p->by_patient, p->by_target };
   p->prepared = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pd_rx_prepared_free);
-  p->raw = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   return p;
 }
 
@@ -350,8 +358,6 @@ static void
 page_free (Page *p)
 {
   g_hash_table_unref (p->prepared);
-  g_clear_pointer (&p->queries, g_ptr_array_unref);
-  g_ptr_array_unref (p->raw);
   g_clear_pointer (&p->body, json_node_unref);
   g_ptr_array_unref (p->tasks);
   g_hash_table_unref (p->by_patient);
@@ -449,21 +455,16 @@ read_cursor_job (PdStore  *store,
   return TRUE;
 }
 
-/* The pull in three stages, so that the hospital's answers, parsing them
- * and storing overlap: a fetching thread (the page of Tasks, then the
- * first pages of the related searches, unparsed), a parsing thread (and
- * any further pages of those searches, on its own client), and the
- * calling thread (assembling, sealing, the engine, the transaction). The
- * fetching stays two pages ahead of the storing at most. */
+/* The fetching half of the pull, on its own thread: pages and what their
+ * Tasks need, two pages ahead of the storing half at most, so that the
+ * hospital's answers and our storing overlap. */
 typedef struct {
   PdHospitalLink *link;
   GCancellable   *cancellable;
   char           *first;
   char           *cursor;
   gint64          cursor_us;
-  GAsyncQueue    *fetched;
   GAsyncQueue    *pages;
-  PdFhirClient   *parse_client;   /* the parsing thread's, made when a search has a next page */
   GMutex          lock;
   GCond           cond;
   guint           ahead;
@@ -509,88 +510,9 @@ fetch_page (Fetcher    *f,
     }
   p->cursor = g_strdup (f->cursor);
   p->next = g_strdup (pd_fhir_next_link (json_node_get_object (p->body)));
-  if (p->tasks->len == 0)
-    return p;
-  p->queries = related_queries (p->tasks);
-  for (guint i = 0; i < p->queries->len; i++)
-    {
-      if (!pd_fhir_client_get_raw (f->link->client, p->queries->pdata[i], &answer, f->cancellable, &p->error))
-        return p;
-      if (answer.status != 200)
-        {
-          g_autoptr(JsonParser) parser = json_parser_new ();
-          g_autofree char *why = NULL;
-
-          if (answer.raw != NULL
-              && json_parser_load_from_data (parser, g_bytes_get_data (answer.raw, NULL), (gssize) g_bytes_get_size (answer.raw), NULL)
-              && json_parser_get_root (parser) != NULL)
-            answer.body = json_node_ref (json_parser_get_root (parser));
-          why = pd_fhir_answer_describe (&answer);
-          g_set_error (&p->error, PD_LINK_ERROR, answer.status >= 500 ? PD_LINK_ERROR_SERVER : PD_LINK_ERROR_REFUSED,
-                       _("The hospital refused a search: %s"), why);
-          pd_fhir_answer_clear (&answer);
-          return p;
-        }
-      g_ptr_array_add (p->raw, g_steal_pointer (&answer.raw));
-      pd_fhir_answer_clear (&answer);
-    }
+  if (p->tasks->len > 0 && fetch_related (f->link, p->tasks, &p->found, f->cancellable, &p->error))
+    index_found (&p->found);
   return p;
-}
-
-/* One search's first page: its resources into found, and its further
- * pages (or the page again, when it could not be read) fetched here. */
-static gboolean
-parse_search (Fetcher    *f,
-              Page       *p,
-              const char *query,
-              GBytes     *raw,
-              GError    **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  JsonArray *entries;
-  const char *next;
-
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (raw, NULL), (gssize) g_bytes_get_size (raw), NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    next = query;       /* garbled on the way: ask again, parsed */
-  else
-    {
-      entries = pd_json_arr (json_node_get_object (root), "entry");
-      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-        {
-          JsonObject *resource = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
-
-          if (resource != NULL)
-            found_add (&p->found, resource);
-        }
-      next = pd_fhir_next_link (json_node_get_object (root));
-    }
-  if (next == NULL)
-    return TRUE;
-  if (f->parse_client == NULL)
-    f->parse_client = pd_fhir_client_dup (f->link->client);
-  return search_all (f->parse_client, next, &p->found, f->cancellable, error);
-}
-
-static gpointer
-parser_main (gpointer data)
-{
-  Fetcher *f = data;
-
-  for (;;)
-    {
-      Page *p = g_async_queue_pop (f->fetched);
-      gboolean last = p->error != NULL || p->next == NULL;
-
-      for (guint i = 0; p->error == NULL && i < p->raw->len; i++)
-        parse_search (f, p, p->queries->pdata[i], p->raw->pdata[i], &p->error);
-      if (p->error == NULL)
-        index_found (&p->found);
-      g_async_queue_push (f->pages, p);
-      if (last)
-        return NULL;
-    }
 }
 
 /* Assembling, sealing and the engine: on the storing thread, but outside
@@ -630,7 +552,7 @@ fetcher_main (gpointer data)
       p = fetch_page (f, url);
       g_free (url);
       url = p->error == NULL ? g_strdup (p->next) : NULL;
-      g_async_queue_push (f->fetched, p);
+      g_async_queue_push (f->pages, p);
     }
   return NULL;
 }
@@ -672,7 +594,7 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   g_autoptr(GCancellable) own = g_cancellable_new ();
   g_autofree char *cursor = NULL;
   Fetcher f = { link, own };
-  GThread *thread, *parser;
+  GThread *thread;
   gulong handler = 0;
   gboolean ok = TRUE;
 
@@ -690,11 +612,9 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_own), own, NULL);
   f.pages = g_async_queue_new ();
-  f.fetched = g_async_queue_new ();
   g_mutex_init (&f.lock);
   g_cond_init (&f.cond);
   thread = g_thread_new ("pd-hospital-fetch", fetcher_main, &f);
-  parser = g_thread_new ("pd-hospital-parse", parser_main, &f);
 
   for (;;)
     {
@@ -737,7 +657,6 @@ pd_hospital_link_pull (PdHospitalLink     *link,
         break;
     }
   g_thread_join (thread);
-  g_thread_join (parser);
   /* Pages fetched after a failure of ours. */
   {
     Page *rest;
@@ -748,8 +667,6 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
   g_async_queue_unref (f.pages);
-  g_async_queue_unref (f.fetched);
-  g_clear_pointer (&f.parse_client, pd_fhir_client_free);
   g_mutex_clear (&f.lock);
   g_cond_clear (&f.cond);
   g_free (f.first);
