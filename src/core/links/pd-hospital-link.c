@@ -127,7 +127,7 @@ queue_in_txn (PdSession  *session,
   g_autofree char *version = NULL;
   g_autofree char *key = NULL;
   g_autofree char *nonce = pd_uuid_new ();
-  g_autoptr(JsonNode) request = json_node_init_object (json_node_alloc (), json_object_new ());
+  g_autoptr(JsonNode) request = pd_json_node_take (json_object_new ());
   JsonObject *r = json_node_get_object (request);
   gint64 id = 0;
 

@@ -321,7 +321,7 @@ assemble (PdHospitalLink *link,
       for (guint i = 0; own != NULL && i < own->len; i++)
         bundle_add (entries, added, base, own->pdata[i]);
     }
-  return json_node_init_object (json_node_alloc (), bundle);
+  return pd_json_node_take (bundle);
 }
 
 /* One page of the queue, fetched with everything its Tasks need. */

@@ -538,7 +538,7 @@ decision_bundle (Decision   *d,
   json_object_set_string_member (identifier, "value", decision_uuid);
   json_array_add_object_element (identifiers, identifier);
   add_entry (entries, NULL, json_object_ref (task), "PUT", task_url, match);
-  return json_node_init_object (json_node_alloc (), bundle);
+  return pd_json_node_take (bundle);
 }
 
 static gboolean

@@ -349,7 +349,7 @@ write_decision (PdStore  *store,
       if (claim_id <= 0)
         return FALSE;
     }
-  request = json_node_init_object (json_node_alloc (), json_object_new ());
+  request = pd_json_node_take (json_object_new ());
   json_object_set_string_member (json_node_get_object (request), "task", job->c->task_id);
   json_object_set_string_member (json_node_get_object (request), "decision", job->uuid);
   key = g_strconcat ("decide:", job->uuid, NULL);

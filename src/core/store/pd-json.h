@@ -51,4 +51,14 @@ pd_json_arr_obj (JsonArray *a,
   return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
 }
 
+/* A node that owns o (json_node_init_object () alone would add a ref). */
+static inline JsonNode *
+pd_json_node_take (JsonObject *o)
+{
+  JsonNode *node = json_node_init_object (json_node_alloc (), o);
+
+  json_object_unref (o);
+  return node;
+}
+
 G_END_DECLS
