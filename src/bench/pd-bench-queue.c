@@ -29,6 +29,9 @@ static PdSession *session;
 static char *patient_names[N_PATIENTS];
 static char *patient_ids[N_PATIENTS];
 static double generate_s;
+static char *empty_path;          /* the window's empty cache */
+static char *small_path;          /* … and one of 100 prescriptions */
+static gboolean store_closed;     /* for the window, after the other runs */
 
 static const char *surnames[] = {
   "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
@@ -153,6 +156,16 @@ cleanup (void)
 
   g_clear_object (&session);
   g_clear_object (&store);
+  for (guint i = 0; empty_path != NULL && i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (empty_path, suffixes[i], NULL);
+      g_autofree char *q = g_strconcat (small_path, suffixes[i], NULL);
+      g_remove (p);
+      g_remove (q);
+    }
+  /* A cache kept with PHARMDESK_BENCH_QUEUE_DB stays. */
+  if (dir == NULL)
+    g_clear_pointer (&path, g_free);
   for (guint i = 0; path != NULL && i < G_N_ELEMENTS (suffixes); i++)
     {
       g_autofree char *p = g_strconcat (path, suffixes[i], NULL);
@@ -171,6 +184,7 @@ ensure (void)
   g_autoptr(PdSession) admin = NULL;
   PdAccountSpec boss = { "admin", "管理员", PD_ROLE_ADMIN, NULL, NULL, NULL };
   PdAccountSpec wang = { "wang", "王药师", PD_ROLE_PHARMACIST, "YS-110105-0001", ME, NULL };
+  const char *keep;
   GRand *rand;
   gint64 t0;
 
@@ -178,9 +192,27 @@ ensure (void)
     return;
   /* Only this throw-away database: the password hashing is not measured here. */
   g_setenv ("PHARMDESK_KDF", "fast-insecure", TRUE);
-  dir = g_dir_make_tmp ("pharmdesk-bench-queue-XXXXXX", NULL);
+  keep = g_getenv ("PHARMDESK_BENCH_QUEUE_DB");
   atexit (cleanup);
-  path = g_build_filename (dir, "queue.db", NULL);
+  if (keep != NULL && g_file_test (keep, G_FILE_TEST_EXISTS))
+    {
+      /* Reuse a cache kept by an earlier run (same seed, same patients). */
+      store = pd_store_open (keep, &error);
+      g_assert_no_error (error);
+      session = pd_session_sign_in (store, "wang", "password-1234", &error);
+      g_assert_no_error (error);
+      rand = g_rand_new_with_seed (6);
+      make_patients (rand);
+      g_rand_free (rand);
+      return;
+    }
+  if (keep != NULL)
+    path = g_strdup (keep);
+  else
+    {
+      dir = g_dir_make_tmp ("pharmdesk-bench-queue-XXXXXX", NULL);
+      path = g_build_filename (dir, "queue.db", NULL);
+    }
   store = pd_store_open (path, &error);
   g_assert_no_error (error);
   g_assert_true (pd_accounts_init (store, &boss, "admin-password", &recovery, &error));
@@ -333,6 +365,138 @@ status_filter_run (int iteration)
   return ms_to_rate (t0);
 }
 
+/* The window: the real application (pharmdesk-bench-window, a sibling
+ * of this program) signed in on an empty cache and on the million, each
+ * in a fresh process, alternately. Needs a display: xvfb-run -a. */
+typedef struct {
+  double window_ms, queue_ms;
+  guint64 rss_kb;
+} WindowRun;
+
+static char *
+sibling (const char *rel)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = g_path_get_dirname (self);
+
+  return g_build_filename (dir, rel, NULL);
+}
+
+
+static char *
+make_cache (guint n)
+{
+  g_autofree char *recovery = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdStore) cache = NULL;
+  g_autoptr(PdSession) admin = NULL;
+  PdAccountSpec boss = { "admin", "管理员", PD_ROLE_ADMIN, NULL, NULL, NULL };
+  PdAccountSpec wang = { "wang", "王药师", PD_ROLE_PHARMACIST, "YS-110105-0001", ME, NULL };
+  char *path = g_build_filename (g_get_tmp_dir (), "pharmdesk-bench-window-XXXXXX", NULL);
+
+  g_close (g_mkstemp (path), NULL);
+  g_remove (path);
+  cache = pd_store_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (pd_accounts_init (cache, &boss, "admin-password", &recovery, &error));
+  admin = pd_session_sign_in (cache, "admin", "admin-password", &error);
+  g_assert_true (pd_accounts_add (admin, &wang, "password-1234", &error));
+  if (n > 0)
+    {
+      /* Rows that draw like the million's: numbers, Chinese drug names. */
+      g_autofree char *sql = g_strdup_printf (
+        "WITH RECURSIVE i (n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < %u)"
+        " INSERT INTO prescription (uuid, rx_system, rx_number, priority, status, authored_at)"
+        " SELECT 'u-' || n, 'urn:rx', printf ('RX%%010d', n), CASE WHEN n %% 16 = 0 THEN 'stat' ELSE 'routine' END,"
+        "  'requested', strftime ('%%Y-%%m-%%dT%%H:%%M:%%S+08:00', 1731000000 + n * 60, 'unixepoch') FROM i;"
+        "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
+        " SELECT id, 0, 'mr-' || id, 'active', '阿莫西林胶囊 0.25g', 'AMXLJN' FROM prescription;", n);
+
+      g_assert_true (pd_store_exec (cache, sql, &error));
+    }
+  g_clear_object (&admin);
+  pd_store_close (cache);
+  return path;
+}
+
+static gboolean
+window_once (const char *db,
+             WindowRun  *run)
+{
+  g_autofree char *exe = sibling ("pharmdesk-bench-window");
+  g_autofree char *arg = g_strconcat ("--db=", db, NULL);
+  g_autofree char *schemas = sibling ("../../data");
+  const char *argv[] = { exe, arg, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "GTK_A11Y", "none", FALSE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", FALSE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_SCHEMA_DIR", schemas, FALSE);
+  child = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  if (child == NULL || !g_subprocess_communicate_utf8 (child, NULL, NULL, &out, NULL, &error))
+    {
+      fprintf (stderr, "  queue window: %s\n", error->message);
+      return FALSE;
+    }
+  if (out == NULL || sscanf (out, "window_ms=%lf queue_ms=%lf rss_kb=%" G_GUINT64_FORMAT,
+                             &run->window_ms, &run->queue_ms, &run->rss_kb) != 3)
+    {
+      fprintf (stderr, "  queue window: no report from %s\n", exe);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static WindowRun window_empty, window_small, window_full;
+
+static double
+window_run (int iteration)
+{
+  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
+    {
+      fprintf (stderr, "  queue window: no display, skipped (run under xvfb-run -a)\n");
+      return 0;
+    }
+  /* Closed cleanly: the app must not take the bench's open file for an
+   * unclean shutdown (which would add a quick_check). */
+  if (!store_closed)
+    {
+      ensure ();
+      g_clear_object (&session);
+      pd_store_close (store);
+      store_closed = TRUE;
+    }
+  if (empty_path == NULL)
+    {
+      empty_path = make_cache (0);
+      small_path = make_cache (100);
+    }
+  if (!window_once (empty_path, &window_empty) || !window_once (small_path, &window_small)
+      || !window_once (pd_store_get_path (store), &window_full))
+    return 0;
+  fprintf (stderr, "  queue window empty: first frame %.1f ms, queue frame %.1f ms, VmRSS %" G_GUINT64_FORMAT " KiB\n",
+           window_empty.window_ms, window_empty.queue_ms, window_empty.rss_kb);
+  /* An empty cache draws a status page, not rows: 100 rows tell the cost
+   * of drawing a list from the cost of the cache's size. */
+  fprintf (stderr, "  queue window 100: first frame %.1f ms, queue frame %.1f ms, VmRSS %" G_GUINT64_FORMAT " KiB\n",
+           window_small.window_ms, window_small.queue_ms, window_small.rss_kb);
+  fprintf (stderr, "  queue window 1,000,000: first frame %.1f ms (%.2fx), queue frame %.1f ms (%.2fx),"
+           " VmRSS %" G_GUINT64_FORMAT " KiB (%.2fx)\n",
+           window_full.window_ms, window_full.window_ms / window_empty.window_ms,
+           window_full.queue_ms, window_full.queue_ms / window_empty.queue_ms,
+           window_full.rss_kb, (double) window_full.rss_kb / window_empty.rss_kb);
+  return ms_to_rate ((gint64) (window_full.queue_ms * 1000));
+}
+
+static double
+window_floor (int iteration)
+{
+  return window_empty.queue_ms > 0 ? ms_to_rate ((gint64) (window_empty.queue_ms * 1000)) : 0;
+}
+
 const PdBench pd_bench_queue[] = {
   { "queue.first-page", "per s", "new PdQueueModel (tally counts) + its first 20 rows, 1,000,000 cached",
     first_page_run, "64 rows by rowid, no order", first_page_floor },
@@ -345,5 +509,8 @@ const PdBench pd_bench_queue[] = {
   { "queue.search-drug", "per s", "search a drug name substring + first 20", search_drug_run, NULL, NULL },
   { "queue.search-pinyin", "per s", "search pinyin initials prefix + first 20", search_pinyin_run, NULL, NULL },
   { "queue.search-number", "per s", "search a prescription number + first 20", search_number_run, NULL, NULL },
+  /* Last: it closes the bench's store for the app to open it cleanly. */
+  { "queue.window", "per s", "pharmdesk signed in, first frame with the queue, 1,000,000 cached",
+    window_run, "the same on an empty cache", window_floor },
 };
 const guint pd_bench_queue_n = G_N_ELEMENTS (pd_bench_queue);

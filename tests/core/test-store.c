@@ -159,6 +159,12 @@ static const char *fixtures[] = {
   "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
   "  SELECT id, 0, 'mr-4', 'active', '阿莫西林胶囊', 'AMXLJN' FROM prescription WHERE uuid = 'p-4';"
   "UPDATE prescription SET status = 'claimed', claimed_by = 'Practitioner/ph-1' WHERE uuid = 'p-4';",
+  /* version 5 */
+  "INSERT INTO prescription (uuid, rx_system, rx_number, priority, authored_at)"
+  "  VALUES ('p-5', 'urn:rx', 'RX-5', 'urgent', '2026-11-20T10:00:00+08:00');"
+  "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
+  "  SELECT id, 0, 'mr-5', 'active', '布洛芬缓释胶囊', 'BLFHSJN' FROM prescription WHERE uuid = 'p-5';"
+  "UPDATE prescription SET priority = 'routine', status = 'approved', has_block = 1 WHERE uuid = 'p-5';",
 };
 
 static void
@@ -212,6 +218,28 @@ test_upgrade_from_every_version (Fixture       *f,
                                              " AND claimed_by = 'Practitioner/ph-1'"), ==, 1);
           g_assert_cmpint (store_int (store, "SELECT count (*) FROM queue_drug WHERE pinyin = 'AMXLJN'"), ==, 1);
           g_assert_cmpint (store_int (store, "SELECT count (*) FROM prescription WHERE queue_time = ''"), ==, 1);
+        }
+      if (schema->n_migrations >= 5)
+        {
+          /* Lines carry their prescription's queue columns, whether written
+           * before version 5 (filled by the migration) or after (triggers). */
+          g_assert_cmpint (store_int (store,
+            "SELECT count (*) FROM prescription_line AS l JOIN prescription AS p ON p.id = l.prescription_id"
+            " WHERE l.rx_rank IS p.queue_rank AND l.rx_time IS p.queue_time AND l.rx_status IS p.status"
+            " AND l.rx_online IS p.online AND l.rx_block IS p.has_block AND l.rx_claimed_by IS p.claimed_by"), ==,
+            store_int (store, "SELECT count (*) FROM prescription_line"));
+          g_assert_cmpint (store_int (store, "SELECT count (*) FROM prescription_line"), ==, 2);
+          g_assert_cmpint (store_int (store, "SELECT rx_rank FROM prescription_line WHERE resource_id = 'mr-5'"), ==, 2);
+          g_assert_cmpint (store_int (store, "SELECT rx_block FROM prescription_line WHERE resource_id = 'mr-5'"), ==, 1);
+          g_assert_cmpint (store_int (store, "SELECT count (*) FROM prescription_line WHERE resource_id = 'mr-4'"
+                                             " AND rx_status = 'claimed' AND rx_rank = 0 AND rx_time = ''"), ==, 1);
+          /* The searches' indexes cover the queue's columns: no table read. */
+          g_assert_cmpint (store_int (store,
+            "SELECT count (*) FROM prescription_line INDEXED BY prescription_line_queue"
+            " WHERE drug_name = '阿莫西林胶囊' AND rx_rank = 0 AND rx_status = 'claimed'"), ==, 1);
+          g_assert_cmpint (store_int (store,
+            "SELECT count (*) FROM prescription INDEXED BY prescription_number"
+            " WHERE rx_number >= 'RX-' AND rx_number < 'RX.' AND queue_rank = 2"), ==, 2);
         }
       pd_store_close (store);
 

@@ -474,6 +474,8 @@ test_refresh (Fixture       *f,
   /* In a search, too: the anchor is found among the new matches. */
   pd_queue_model_set_search (model, "钱十一");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);
+  /* The anchor is on screen, as a view's is: read before the sync writes. */
+  g_assert_cmpstr (pd_queue_item_get_number (item_at (model, 1)), ==, "RX-2002");
   g_array_set_size (changes, 0);
   insert_routine (f, "RX-2000", "2026-11-20T02:00:00+08:00");
   g_assert_true (pd_queue_model_refresh (model, 1, &error));
@@ -526,6 +528,27 @@ generate (Fixture *f,
   g_assert_true (pd_store_exec (f->store, "COMMIT", NULL));
 }
 
+/* The ids of the rows matching where, in queue order by plain SQL. */
+static GArray *
+queue_order (Fixture    *f,
+             const char *where)
+{
+  g_autofree char *sql = g_strdup_printf (
+    "SELECT id FROM prescription WHERE %s ORDER BY"
+    " CASE WHEN priority <> 'routine' THEN 0 WHEN status = 'claimed' AND claimed_by = '" ME "' THEN 1 ELSE 2 END,"
+    " priority <> 'stat', authored_at, id", where);
+  sqlite3_stmt *stmt = pd_store_prepare (f->store, sql, NULL);
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (ids, id);
+    }
+  sqlite3_reset (stmt);
+  return ids;
+}
+
 /* Every item in order against an independent ORDER BY, read forwards,
  * backwards and by jumps, across more pages than the model keeps. */
 static void
@@ -533,22 +556,12 @@ test_paging (Fixture       *f,
              gconstpointer  data)
 {
   g_autoptr(PdQueueModel) model = NULL;
-  g_autoptr(GArray) want = g_array_new (FALSE, FALSE, sizeof (gint64));
-  sqlite3_stmt *stmt;
+  g_autoptr(GArray) want = NULL;
   guint n;
 
   generate (f, 5000);
   model = new_model (f);
-  stmt = pd_store_prepare (f->store,
-    "SELECT id FROM prescription ORDER BY"
-    " CASE WHEN priority <> 'routine' THEN 0 WHEN status = 'claimed' AND claimed_by = '" ME "' THEN 1 ELSE 2 END,"
-    " priority <> 'stat', authored_at, id", NULL);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      gint64 id = sqlite3_column_int64 (stmt, 0);
-      g_array_append_val (want, id);
-    }
-  sqlite3_reset (stmt);
+  want = queue_order (f, "1");
   n = g_list_model_get_n_items (G_LIST_MODEL (model));
   g_assert_cmpuint (n, ==, want->len);
   for (guint i = 0; i < n; i++)
@@ -624,6 +637,92 @@ test_million (Fixture       *f,
   g_assert_cmpuint (pd_queue_model_get_last_page_steps (model), <, 400 * PD_QUEUE_PAGE_SIZE);
 }
 
+/* A prescription found twice (two matching lines) is one match; a line
+ * follows its prescription's claim and status into the right segment. */
+static void
+test_search_follows (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(PdQueueModel) model = new_model (f);
+
+  g_assert_true (pd_store_exec (f->store,
+    "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
+    " SELECT id, 5, 'mr-extra', 'active', '阿莫西林克拉维酸钾片', 'AMXLKLWSJP' FROM prescription WHERE rx_number = 'RX-1001'", NULL));
+  pd_queue_model_set_search (model, "阿莫西林");
+  {
+    g_autofree char *got = numbers (model);
+    g_assert_cmpstr (got, ==, "RX-1001 RX-1008");
+  }
+  g_assert_true (pd_store_exec (f->store, "UPDATE prescription SET status = 'claimed', claimed_by = '" ME "'"
+                                          " WHERE rx_number = 'RX-1008'", NULL));
+  g_assert_true (pd_queue_model_refresh (model, 0, NULL));
+  g_assert_cmpuint (pd_queue_model_get_segment_count (model, PD_QUEUE_SEGMENT_MINE), ==, 1);
+  {
+    g_autofree char *got = numbers (model);
+    g_assert_cmpstr (got, ==, "RX-1008 RX-1001");
+  }
+  g_assert_true (pd_store_exec (f->store, "UPDATE prescription SET priority = 'stat' WHERE rx_number = 'RX-1001'", NULL));
+  g_assert_true (pd_queue_model_refresh (model, 0, NULL));
+  g_assert_cmpuint (pd_queue_model_get_segment_count (model, PD_QUEUE_SEGMENT_URGENT), ==, 1);
+  pd_queue_model_set_status_filter (model, PD_QUEUE_STATUS_CLAIMED);
+  {
+    g_autofree char *got = numbers (model);
+    g_assert_cmpstr (got, ==, "RX-1008");
+  }
+  /* Every line agrees with its prescription. */
+  g_assert_cmpint (store_int (f->store,
+    "SELECT count (*) FROM prescription_line AS l JOIN prescription AS p ON p.id = l.prescription_id"
+    " WHERE l.rx_rank IS NOT p.queue_rank OR l.rx_time IS NOT p.queue_time OR l.rx_status IS NOT p.status"
+    " OR l.rx_claimed_by IS NOT p.claimed_by OR l.rx_online IS NOT p.online OR l.rx_block IS NOT p.has_block"), ==, 0);
+}
+
+/* A broad search on 200,000 rows: the counts and every row of the first
+ * pages against plain SQL, pages read from the indexes alone. Two drug
+ * names match, so SQLite sorts their index entries after the key: a
+ * page's steps grow with the matches (a few tens each), never with the
+ * cache. */
+static void
+test_million_search (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(PdQueueModel) model = NULL;
+  g_autoptr(GArray) want = NULL;
+  g_autofree char *plan = NULL;
+  guint n, rest;
+  guint64 steps;
+
+  generate (f, 200000);
+  /* One in 40 with amoxicillin, some of them twice. */
+  g_assert_true (pd_store_exec (f->store,
+    "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
+    " SELECT id, 0, 'mr-' || id, 'active', '阿莫西林胶囊', 'AMXLJN' FROM prescription WHERE id % 40 = 0;"
+    "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
+    " SELECT id, 1, 'mr2-' || id, 'active', '阿莫西林克拉维酸钾片', 'AMXLKLWSJP' FROM prescription WHERE id % 120 = 0;", NULL));
+  model = new_model (f);
+  pd_queue_model_set_search (model, "AMXL");
+  want = queue_order (f, "id % 40 = 0");
+  n = g_list_model_get_n_items (G_LIST_MODEL (model));
+  g_assert_cmpuint (n, ==, want->len);
+  g_assert_cmpuint (n, ==, 5000);
+  rest = pd_queue_model_get_segment_start (model, PD_QUEUE_SEGMENT_REST);
+  for (guint i = 0; i < 3 * PD_QUEUE_PAGE_SIZE; i++)
+    g_assert_cmpint (pd_queue_item_get_id (item_at (model, i)), ==, g_array_index (want, gint64, i));
+  for (guint i = rest; i < rest + 3 * PD_QUEUE_PAGE_SIZE; i++)
+    g_assert_cmpint (pd_queue_item_get_id (item_at (model, i)), ==, g_array_index (want, gint64, i));
+  steps = pd_queue_model_get_last_page_steps (model);
+  g_test_message ("search page steps: %" G_GUINT64_FORMAT, steps);
+  g_assert_cmpuint (steps, <, 60 * n);
+  /* Jumps and the last row, backwards from the end. */
+  g_assert_cmpint (pd_queue_item_get_id (item_at (model, n - 1)), ==, g_array_index (want, gint64, n - 1));
+  g_assert_cmpint (pd_queue_item_get_id (item_at (model, n / 2)), ==, g_array_index (want, gint64, n / 2));
+
+  plan = pd_queue_model_explain (model);
+  g_test_message ("%s", plan);
+  g_assert_nonnull (strstr (plan, "COVERING INDEX prescription_line_queue"));
+  g_assert_null (strstr (plan, "SCAN x"));
+  g_assert_null (strstr (plan, "SCAN prescription"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -641,5 +740,7 @@ main (int    argc,
   ADD ("/queue/kb-mark", test_kb_mark, NULL);
   ADD ("/queue/paging", test_paging, NULL);
   ADD ("/queue/million", test_million, NULL);
+  ADD ("/queue/search-follows", test_search_follows, "rows");
+  ADD ("/queue/million-search", test_million_search, NULL);
   return g_test_run ();
 }

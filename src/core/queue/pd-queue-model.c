@@ -11,9 +11,10 @@
 /* Positions are laid out segment after segment. A page is PAGE_SIZE rows
  * of one segment; a page is read from a neighbouring page's key when one
  * is kept (keyset), else from the nearest kept key or the segment's end
- * with an OFFSET over the index. MAX_PAGES pages are kept. In a search,
- * the matching ids are kept in queue order (8 bytes a match) and a page is
- * point reads by id. */
+ * with an OFFSET over the index. MAX_PAGES pages are kept. A search pages
+ * the same way over the merged ranges of the indexes it goes through, and
+ * its counts come from those indexes (pd-queue-query.c): nothing in a
+ * search grows with the number of matches but the counting. */
 
 #define PAGE_SIZE PD_QUEUE_PAGE_SIZE
 #define MAX_PAGES 24
@@ -34,7 +35,7 @@ struct _PdQueueModel
   char          *me;
   PdQueueFilter  filter;
   char          *search;
-  GArray        *hits;              /* gint64 ids in a search, else NULL */
+  PdQueueTerms  *terms;             /* what the search looks for, else NULL */
 
   guint          counts[PD_QUEUE_N_SEGMENTS];
   guint          starts[PD_QUEUE_N_SEGMENTS];
@@ -99,7 +100,7 @@ set_error (PdQueueModel *self,
   self->error = error;
 }
 
-/* Counts (and in a search, the matching ids) for the current filters. */
+/* Counts for the current filters and search. */
 static gboolean
 read_counts (PdQueueModel  *self,
              GError       **error)
@@ -107,17 +108,11 @@ read_counts (PdQueueModel  *self,
   guint counts[PD_QUEUE_N_SEGMENTS] = { 0 };
   guint total = 0;
 
-  g_clear_pointer (&self->hits, g_array_unref);
   if (!pd_queue_tally (&self->qdb, &self->filter, counts, &total, error))
     return FALSE;
   self->cached_total = total;
-  if (self->search != NULL)
-    {
-      self->hits = pd_queue_search (&self->qdb, pd_session_get_data_key (self->session),
-                                    &self->filter, self->search, counts, error);
-      if (self->hits == NULL)
-        return FALSE;
-    }
+  if (self->terms != NULL && !pd_queue_search_counts (&self->qdb, &self->filter, self->terms, counts, error))
+    return FALSE;
   self->n_items = 0;
   for (int s = 0; s < PD_QUEUE_N_SEGMENTS; s++)
     {
@@ -135,7 +130,6 @@ clear_counts (PdQueueModel *self)
   memset (self->counts, 0, sizeof self->counts);
   memset (self->starts, 0, sizeof self->starts);
   self->n_items = 0;
-  g_clear_pointer (&self->hits, g_array_unref);
 }
 
 static void
@@ -175,28 +169,6 @@ step_rows (PdQueueModel  *self,
   return TRUE;
 }
 
-/* A page of a search: point reads of the kept ids. */
-static gboolean
-read_search_page (PdQueueModel  *self,
-                  Page          *page,
-                  GError       **error)
-{
-  guint first = self->starts[page->segment] + page->number * PAGE_SIZE;
-  guint last = MIN (first + PAGE_SIZE, self->starts[page->segment] + self->counts[page->segment]);
-
-  for (guint i = first; i < last; i++)
-    {
-      sqlite3_stmt *stmt = pd_queue_point_statement (&self->qdb, error);
-
-      if (stmt == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (stmt, 1, g_array_index (self->hits, gint64, i));
-      if (!step_rows (self, stmt, page->items, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 static void
 key_of (PdQueueItem *item,
         PdQueueKey  *key)
@@ -207,7 +179,8 @@ key_of (PdQueueItem *item,
   key->id = pd_queue_item_get_id (item);
 }
 
-/* A page of the whole queue: from the nearest kept key, or the nearer end. */
+/* A page of the queue or of a search: from the nearest kept key, or the
+ * nearer end. */
 static gboolean
 read_browse_page (PdQueueModel  *self,
                   Page          *page,
@@ -262,7 +235,7 @@ read_browse_page (PdQueueModel  *self,
         }
     }
 
-  stmt = pd_queue_segment_statement (&self->qdb, &self->filter, page->segment, PD_QUEUE_READ_PAGE,
+  stmt = pd_queue_segment_statement (&self->qdb, &self->filter, self->terms, page->segment, PD_QUEUE_READ_PAGE,
                                      backwards, &key, error);
   if (stmt == NULL)
     return FALSE;
@@ -291,7 +264,6 @@ fetch_page (PdQueueModel   *self,
 {
   Page *page = page_lookup (self, segment, number);
   g_autoptr(GError) error = NULL;
-  gboolean ok;
 
   if (page != NULL)
     {
@@ -305,8 +277,7 @@ fetch_page (PdQueueModel   *self,
   page->items = g_ptr_array_new_with_free_func (g_object_unref);
   page->used = ++self->tick;
   self->last_steps = 0;
-  ok = self->hits != NULL ? read_search_page (self, page, &error) : read_browse_page (self, page, &error);
-  if (!ok)
+  if (!read_browse_page (self, page, &error))
     set_error (self, g_steal_pointer (&error));
   g_hash_table_insert (self->pages, GUINT_TO_POINTER (page_key (segment, number)), page);
   return page;
@@ -407,7 +378,7 @@ pd_queue_model_finalize (GObject *object)
   PdQueueModel *self = PD_QUEUE_MODEL (object);
 
   g_hash_table_unref (self->pages);
-  g_clear_pointer (&self->hits, g_array_unref);
+  g_clear_pointer (&self->terms, pd_queue_terms_free);
   pd_queue_db_clear (&self->qdb);
   g_clear_object (&self->session);
   g_free (self->me);
@@ -507,6 +478,9 @@ pd_queue_model_set_search (PdQueueModel *self,
     return;
   g_free (self->search);
   self->search = g_steal_pointer (&trimmed);
+  g_clear_pointer (&self->terms, pd_queue_terms_free);
+  if (self->search != NULL)
+    self->terms = pd_queue_terms_new (pd_session_get_data_key (self->session), self->search);
   reload (self);
 }
 
@@ -519,25 +493,17 @@ pd_queue_model_get_search (PdQueueModel *self)
 /* Where the row with the anchor's key stands now. */
 static guint
 anchor_position (PdQueueModel *self,
-                 PdQueueItem  *anchor,
-                 guint         fallback)
+                 PdQueueItem  *anchor)
 {
   PdQueueSegment segment = pd_queue_item_get_segment (anchor);
   PdQueueKey key = { FALSE };
   sqlite3_stmt *stmt;
   guint before = 0;
 
-  if (self->hits != NULL)
-    {
-      for (guint i = 0; i < self->hits->len; i++)
-        if (g_array_index (self->hits, gint64, i) == pd_queue_item_get_id (anchor))
-          return i;
-      return MIN (fallback, self->n_items);
-    }
   if (self->counts[segment] == 0)
     return MIN (self->starts[segment], self->n_items);
   key_of (anchor, &key);
-  stmt = pd_queue_segment_statement (&self->qdb, &self->filter, segment, PD_QUEUE_READ_COUNT_BEFORE,
+  stmt = pd_queue_segment_statement (&self->qdb, &self->filter, self->terms, segment, PD_QUEUE_READ_COUNT_BEFORE,
                                      TRUE, &key, NULL);
   if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
     before = (guint) sqlite3_column_int64 (stmt, 0);
@@ -580,7 +546,7 @@ pd_queue_model_refresh (PdQueueModel  *self,
     }
   g_clear_error (&self->error);
 
-  new_anchor = anchor_item != NULL ? anchor_position (self, anchor_item, old_anchor) : MIN (old_anchor, self->n_items);
+  new_anchor = anchor_item != NULL ? anchor_position (self, anchor_item) : MIN (old_anchor, self->n_items);
   /* What lies before the anchor, then the anchor and what follows. */
   if (old_anchor > 0 || new_anchor > 0)
     g_list_model_items_changed (G_LIST_MODEL (self), 0, old_anchor, new_anchor);
@@ -681,7 +647,7 @@ pd_queue_model_explain (PdQueueModel *self)
   for (int s = 0; s < PD_QUEUE_N_SEGMENTS; s++)
     {
       g_string_append_printf (out, "segment %d:\n", s);
-      explain (self, out, pd_queue_segment_statement (&self->qdb, &self->filter, s, PD_QUEUE_READ_PAGE,
+      explain (self, out, pd_queue_segment_statement (&self->qdb, &self->filter, self->terms, s, PD_QUEUE_READ_PAGE,
                                                       FALSE, &key, NULL));
     }
   return g_string_free (out, FALSE);

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include "pd-queue-model.h"
+#include "pd-vault.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,22 @@ typedef struct {
   GHashTable *statements;        /* SQL text -> sqlite3_stmt* */
 } PdQueueDb;
 
+/* What a search looks for, worked out once from its text: the keyed
+ * indexes of a name, a surname and an ID number's last four (when the
+ * text can be one), a prescription number or its beginning, a drug name's
+ * part or its pinyin initials. */
+typedef struct {
+  gboolean    have_name;
+  gboolean    have_surname;
+  gboolean    have_tail;
+  guint8      name[PD_INDEX_SIZE];
+  guint8      surname[PD_INDEX_SIZE];
+  guint8      tail[PD_INDEX_SIZE];
+  char       *text;              /* trimmed: the number, the drug name's part */
+  char       *prefix_end;        /* a number's beginning, or NULL */
+  char       *pinyin;            /* LIKE pattern of pinyin initials, or NULL */
+} PdQueueTerms;
+
 typedef enum {
   PD_QUEUE_READ_PAGE,            /* rows after (or before) a key, LIMIT and OFFSET */
   PD_QUEUE_READ_COUNT_BEFORE,    /* how many rows precede a key */
@@ -40,8 +57,15 @@ sqlite3_stmt *pd_queue_db_prepare        (PdQueueDb            *qdb,
                                           GError              **error);
 void          pd_queue_db_clear          (PdQueueDb            *qdb);
 
+PdQueueTerms *pd_queue_terms_new         (const guint8         *data_key,
+                                          const char           *text);
+void          pd_queue_terms_free        (PdQueueTerms         *terms);
+
+/* A page (or what precedes a key) of one segment: of the whole queue when
+ * terms is NULL, else of a search's matches, in queue order either way. */
 sqlite3_stmt *pd_queue_segment_statement (PdQueueDb            *qdb,
                                           const PdQueueFilter  *filter,
+                                          const PdQueueTerms   *terms,
                                           PdQueueSegment        segment,
                                           PdQueueRead           read,
                                           gboolean              backwards,
@@ -59,12 +83,11 @@ gboolean      pd_queue_tally             (PdQueueDb            *qdb,
                                           guint                *total,
                                           GError              **error);
 
-/* The ids that match a search, in queue order, with the count of each
- * segment. Patient names go through the keyed indexes. */
-GArray       *pd_queue_search            (PdQueueDb            *qdb,
-                                          const guint8         *data_key,
+/* How many of a search's matches each segment holds, from the indexes
+ * alone. */
+gboolean      pd_queue_search_counts     (PdQueueDb            *qdb,
                                           const PdQueueFilter  *filter,
-                                          const char           *text,
+                                          const PdQueueTerms   *terms,
                                           guint                 counts[PD_QUEUE_N_SEGMENTS],
                                           GError              **error);
 

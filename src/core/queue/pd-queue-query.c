@@ -14,7 +14,12 @@
  * the status when a single status is asked for or the segment is "mine",
  * else the one in queue order for every status. The filters are columns
  * of both indexes, so a filter never reads the table; only the rows of
- * the page do. */
+ * the page do. A search does the same on the indexes of schema version 5
+ * that begin with what it looks for (a patient's keyed index, a number, a
+ * drug name) and carry the queue's columns after it: each is a range in
+ * queue order, merged with the others by SQLite (a compound SELECT with
+ * ORDER BY and LIMIT), so the first page reads a page's worth of each and
+ * the counts read the matches' index entries, never the table. */
 
 #define ROW_COLUMNS \
   "p.id, p.uuid, p.rx_number, p.priority, p.status, p.verdict, p.has_block, p.online," \
@@ -109,6 +114,17 @@ bind_filter (sqlite3_stmt        *stmt,
   bind_text (stmt, ":me", filter->me);
 }
 
+static void
+bind_key (sqlite3_stmt     *stmt,
+          const PdQueueKey *key)
+{
+  if (!key->have_key)
+    return;
+  bind_int (stmt, ":r", key->rank);
+  bind_text (stmt, ":t", key->time);
+  bind_int (stmt, ":i", key->id);
+}
+
 /* The one status asked for, if only one is. */
 static const char *
 single_status (guint mask)
@@ -119,9 +135,19 @@ single_status (guint mask)
   return NULL;
 }
 
+static sqlite3_stmt *search_statement (PdQueueDb           *qdb,
+                                       const PdQueueFilter *filter,
+                                       const PdQueueTerms  *terms,
+                                       PdQueueSegment       segment,
+                                       PdQueueRead          read,
+                                       gboolean             backwards,
+                                       const PdQueueKey    *key,
+                                       GError             **error);
+
 sqlite3_stmt *
 pd_queue_segment_statement (PdQueueDb           *qdb,
                             const PdQueueFilter *filter,
+                            const PdQueueTerms  *terms,
                             PdQueueSegment       segment,
                             PdQueueRead          read,
                             gboolean             backwards,
@@ -134,6 +160,8 @@ pd_queue_segment_statement (PdQueueDb           *qdb,
   const char *cmp = (backwards || read == PD_QUEUE_READ_COUNT_BEFORE) ? "<" : ">";
   sqlite3_stmt *stmt;
 
+  if (terms != NULL)
+    return search_statement (qdb, filter, terms, segment, read, backwards, key, error);
   if (read == PD_QUEUE_READ_COUNT_BEFORE)
     g_string_append (sql, "SELECT count (*)");
   else
@@ -165,12 +193,7 @@ pd_queue_segment_statement (PdQueueDb           *qdb,
   bind_filter (stmt, filter);
   if (status != NULL)
     bind_text (stmt, ":status", status);
-  if (key->have_key)
-    {
-      bind_int (stmt, ":r", key->rank);
-      bind_text (stmt, ":t", key->time);
-      bind_int (stmt, ":i", key->id);
-    }
+  bind_key (stmt, key);
   return stmt;
 }
 
@@ -299,86 +322,239 @@ pinyin_pattern (const char *text)
   return g_strconcat (text, "%", NULL);
 }
 
-#define SEARCH_SQL \
-  "SELECT p.id, CASE WHEN p.queue_rank < 2 THEN 0" \
-  "  WHEN p.status = 'claimed' AND p.claimed_by = :me THEN 1 ELSE 2 END AS segment" \
-  " FROM prescription AS p WHERE p.id IN (" \
-  "  SELECT id FROM prescription WHERE patient_name_index = :name" \
-  "  UNION SELECT id FROM prescription WHERE patient_surname_index = :surname" \
-  "  UNION SELECT id FROM prescription WHERE patient_id_tail_index = :tail" \
-  "  UNION SELECT id FROM prescription WHERE rx_number = :number" \
-  "  UNION SELECT id FROM prescription WHERE rx_number >= :prefix AND rx_number < :prefix_end" \
-  "  UNION SELECT l.prescription_id FROM prescription_line AS l WHERE l.drug_name IN" \
-  "    (SELECT name FROM queue_drug WHERE instr (name, :drug) > 0 OR pinyin LIKE :pinyin))" \
-  FILTERS \
-  " AND (:urgency = 0 OR (:urgency = 1) = (p.queue_rank < 2))" \
-  " ORDER BY segment, p.queue_rank, p.queue_time, p.id"
-
-GArray *
-pd_queue_search (PdQueueDb           *qdb,
-                 const guint8        *data_key,
-                 const PdQueueFilter *filter,
-                 const char          *text,
-                 guint                counts[PD_QUEUE_N_SEGMENTS],
-                 GError             **error)
+PdQueueTerms *
+pd_queue_terms_new (const guint8 *data_key,
+                    const char   *text)
 {
-  sqlite3_stmt *stmt = pd_queue_db_prepare (qdb, SEARCH_SQL, error);
-  g_autofree char *trimmed = g_strstrip (g_strdup (text));
-  g_autofree char *norm = pd_vault_normalize_name (trimmed);
-  g_autofree char *surname = pd_vault_surname (trimmed);
-  g_autofree char *upper = g_ascii_strup (trimmed, -1);
-  g_autofree char *pinyin = pinyin_pattern (upper);
-  g_autofree char *end = prefix_end (trimmed);
-  guint8 index[PD_INDEX_SIZE];
-  GArray *ids;
-  int rc;
+  PdQueueTerms *terms = g_new0 (PdQueueTerms, 1);
+  g_autofree char *norm = NULL;
+  g_autofree char *surname = NULL;
+  g_autofree char *upper = NULL;
 
-  if (stmt == NULL)
-    return NULL;
-  bind_filter (stmt, filter);
-  bind_int (stmt, ":urgency", filter->urgency);
+  terms->text = g_strstrip (g_strdup (text));
+  norm = pd_vault_normalize_name (terms->text);
+  surname = pd_vault_surname (terms->text);
+  upper = g_ascii_strup (terms->text, -1);
   if (data_key != NULL && *norm != '\0')
     {
-      pd_vault_index_name (data_key, trimmed, index);
-      sqlite3_bind_blob (stmt, sqlite3_bind_parameter_index (stmt, ":name"), index, sizeof index, SQLITE_TRANSIENT);
+      pd_vault_index_name (data_key, terms->text, terms->name);
+      terms->have_name = TRUE;
       /* A surname alone finds everyone of that name; a full name only its
        * bearer. A single Latin word is a surname as the last word of a name. */
-      if (g_strcmp0 (norm, surname) == 0 || is_latin_word (trimmed))
+      if (g_strcmp0 (norm, surname) == 0 || is_latin_word (terms->text))
         {
-          g_autofree char *as_name = is_latin_word (trimmed) ? g_strconcat ("a ", trimmed, NULL) : g_strdup (trimmed);
+          g_autofree char *as_name = is_latin_word (terms->text) ? g_strconcat ("a ", terms->text, NULL)
+                                                                 : g_strdup (terms->text);
 
-          pd_vault_index_surname (data_key, as_name, index);
-          sqlite3_bind_blob (stmt, sqlite3_bind_parameter_index (stmt, ":surname"), index, sizeof index, SQLITE_TRANSIENT);
+          pd_vault_index_surname (data_key, as_name, terms->surname);
+          terms->have_surname = TRUE;
         }
     }
-  if (data_key != NULL && looks_like_id_tail (trimmed) && pd_vault_index_id_tail (data_key, trimmed, index))
-    sqlite3_bind_blob (stmt, sqlite3_bind_parameter_index (stmt, ":tail"), index, sizeof index, SQLITE_TRANSIENT);
-  bind_text (stmt, ":number", trimmed);
+  if (data_key != NULL && looks_like_id_tail (terms->text))
+    terms->have_tail = pd_vault_index_id_tail (data_key, terms->text, terms->tail);
   /* A number's beginning, once it says more than the hospital's prefix. */
-  if (g_utf8_strlen (trimmed, -1) >= 6)
-    {
-      bind_text (stmt, ":prefix", trimmed);
-      bind_text (stmt, ":prefix_end", end);
-    }
-  if (*trimmed != '\0')
-    bind_text (stmt, ":drug", trimmed);
-  bind_text (stmt, ":pinyin", pinyin);
+  if (g_utf8_strlen (terms->text, -1) >= 6)
+    terms->prefix_end = prefix_end (terms->text);
+  terms->pinyin = pinyin_pattern (upper);
+  return terms;
+}
 
+void
+pd_queue_terms_free (PdQueueTerms *terms)
+{
+  if (terms == NULL)
+    return;
+  g_free (terms->text);
+  g_free (terms->prefix_end);
+  g_free (terms->pinyin);
+  g_free (terms);
+}
+
+/* One way a prescription matches: an index range and the names of the
+ * queue's columns in it (all in the index after the range's key). */
+typedef struct {
+  const char *from;
+  const char *match;
+  const char *rank, *time, *id, *status, *online, *block, *claimed;
+} Arm;
+
+/* The prescription's own columns, in each of its search indexes. */
+#define RX_COLUMNS \
+  "x.queue_rank", "x.queue_time", "x.id", "x.status", "x.online", "x.has_block", "x.claimed_by"
+
+static const Arm arm_name = {
+  "prescription AS x INDEXED BY prescription_name", "x.patient_name_index = :name", RX_COLUMNS,
+};
+static const Arm arm_surname = {
+  "prescription AS x INDEXED BY prescription_surname", "x.patient_surname_index = :surname", RX_COLUMNS,
+};
+static const Arm arm_tail = {
+  "prescription AS x INDEXED BY prescription_id_tail", "x.patient_id_tail_index = :tail", RX_COLUMNS,
+};
+static const Arm arm_number = {
+  "prescription AS x INDEXED BY prescription_number", "x.rx_number = :number", RX_COLUMNS,
+};
+static const Arm arm_prefix = {
+  "prescription AS x INDEXED BY prescription_number", "x.rx_number >= :number AND x.rx_number < :prefix_end",
+  RX_COLUMNS,
+};
+/* The drug names come from the short vocabulary, then each name's range. */
+static const Arm arm_drug = {
+  "prescription_line AS x INDEXED BY prescription_line_queue",
+  "x.drug_name IN (SELECT name FROM queue_drug WHERE instr (name, :number) > 0 OR pinyin LIKE :pinyin)",
+  "x.rx_rank", "x.rx_time", "x.prescription_id", "x.rx_status", "x.rx_online", "x.rx_block", "x.rx_claimed_by",
+};
+
+static guint
+active_arms (const PdQueueTerms *terms,
+             const Arm          *arms[6])
+{
+  guint n = 0;
+
+  if (terms->have_name)
+    arms[n++] = &arm_name;
+  if (terms->have_surname)
+    arms[n++] = &arm_surname;
+  if (terms->have_tail)
+    arms[n++] = &arm_tail;
+  if (terms->prefix_end != NULL)
+    arms[n++] = &arm_prefix;
+  else
+    arms[n++] = &arm_number;
+  arms[n++] = &arm_drug;
+  return n;
+}
+
+/* The filters of FILTERS and the urgency, on an arm's columns. */
+static void
+append_arm_filters (GString   *sql,
+                    const Arm *a)
+{
+  g_string_append_printf (sql,
+    " AND (:mask & (CASE %s WHEN 'requested' THEN 1 WHEN 'claimed' THEN 2 WHEN 'approved' THEN 4"
+    " WHEN 'rejected' THEN 8 WHEN 'cancelled' THEN 16 WHEN 'dispensed' THEN 32 ELSE 64 END)) <> 0"
+    " AND (:online < 0 OR %s = :online) AND (:block = 0 OR %s = 1)"
+    " AND (:urgency = 0 OR (:urgency = 1) = (%s < 2))",
+    a->status, a->online, a->block, a->rank);
+}
+
+static void
+append_arm_segment (GString        *sql,
+                    const Arm      *a,
+                    PdQueueSegment  segment)
+{
+  if (segment == PD_QUEUE_SEGMENT_URGENT)
+    g_string_append_printf (sql, " AND %s < 2", a->rank);
+  else if (segment == PD_QUEUE_SEGMENT_MINE)
+    g_string_append_printf (sql, " AND %s = 2 AND %s = 'claimed' AND %s = :me", a->rank, a->status, a->claimed);
+  else
+    g_string_append_printf (sql, " AND %s = 2 AND NOT (%s = 'claimed' AND coalesce (%s = :me, 0))",
+                            a->rank, a->status, a->claimed);
+}
+
+static void
+bind_terms (sqlite3_stmt        *stmt,
+            const PdQueueFilter *filter,
+            const PdQueueTerms  *terms)
+{
+  bind_filter (stmt, filter);
+  bind_int (stmt, ":urgency", filter->urgency);
+  if (terms->have_name)
+    sqlite3_bind_blob (stmt, sqlite3_bind_parameter_index (stmt, ":name"), terms->name, PD_INDEX_SIZE, SQLITE_TRANSIENT);
+  if (terms->have_surname)
+    sqlite3_bind_blob (stmt, sqlite3_bind_parameter_index (stmt, ":surname"), terms->surname, PD_INDEX_SIZE, SQLITE_TRANSIENT);
+  if (terms->have_tail)
+    sqlite3_bind_blob (stmt, sqlite3_bind_parameter_index (stmt, ":tail"), terms->tail, PD_INDEX_SIZE, SQLITE_TRANSIENT);
+  bind_text (stmt, ":number", terms->text);
+  bind_text (stmt, ":prefix_end", terms->prefix_end);
+  bind_text (stmt, ":pinyin", terms->pinyin);
+}
+
+static sqlite3_stmt *
+search_statement (PdQueueDb           *qdb,
+                  const PdQueueFilter *filter,
+                  const PdQueueTerms  *terms,
+                  PdQueueSegment       segment,
+                  PdQueueRead          read,
+                  gboolean             backwards,
+                  const PdQueueKey    *key,
+                  GError             **error)
+{
+  g_autoptr(GString) sql = g_string_new (NULL);
+  const char *cmp = (backwards || read == PD_QUEUE_READ_COUNT_BEFORE) ? "<" : ">";
+  const char *dir = backwards ? " DESC" : "";
+  const Arm *arms[6];
+  guint n = active_arms (terms, arms);
+  sqlite3_stmt *stmt;
+
+  if (read == PD_QUEUE_READ_COUNT_BEFORE)
+    g_string_append (sql, "SELECT count (*) FROM (");
+  else
+    g_string_append (sql, "SELECT " ROW_COLUMNS " FROM (");
+  for (guint k = 0; k < n; k++)
+    {
+      const Arm *a = arms[k];
+
+      g_string_append_printf (sql, "%sSELECT %s AS r, %s AS t, %s AS i FROM %s WHERE %s",
+                              k > 0 ? " UNION " : "", a->rank, a->time, a->id, a->from, a->match);
+      append_arm_segment (sql, a, segment);
+      if (key->have_key && segment == PD_QUEUE_SEGMENT_URGENT)
+        g_string_append_printf (sql, " AND (%s, %s, %s) %s (:r, :t, :i)", a->rank, a->time, a->id, cmp);
+      else if (key->have_key)
+        g_string_append_printf (sql, " AND (%s, %s) %s (:t, :i)", a->time, a->id, cmp);
+      append_arm_filters (sql, a);
+    }
+  if (read == PD_QUEUE_READ_COUNT_BEFORE)
+    g_string_append (sql, ")");
+  else
+    /* The merge stops once the page is full; the page's rows are then
+     * read by id. */
+    g_string_append_printf (sql, " ORDER BY 1%s, 2%s, 3%s LIMIT :lim OFFSET :off) AS m"
+                                 " CROSS JOIN prescription AS p ON p.id = m.i ORDER BY m.r%s, m.t%s, m.i%s",
+                            dir, dir, dir, dir, dir, dir);
+
+  stmt = pd_queue_db_prepare (qdb, sql->str, error);
+  if (stmt == NULL)
+    return NULL;
+  bind_terms (stmt, filter, terms);
+  bind_key (stmt, key);
+  return stmt;
+}
+
+gboolean
+pd_queue_search_counts (PdQueueDb           *qdb,
+                        const PdQueueFilter *filter,
+                        const PdQueueTerms  *terms,
+                        guint                counts[PD_QUEUE_N_SEGMENTS],
+                        GError             **error)
+{
+  g_autoptr(GString) sql = g_string_new ("SELECT g, count (*) FROM (");
+  const Arm *arms[6];
+  guint n = active_arms (terms, arms);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  /* A prescription found two ways (two lines of one drug, a name and a
+   * number) is one match: UNION keeps one (id, segment) pair. */
+  for (guint k = 0; k < n; k++)
+    {
+      const Arm *a = arms[k];
+
+      g_string_append_printf (sql, "%sSELECT %s AS i, CASE WHEN %s < 2 THEN 0"
+                                   " WHEN %s = 'claimed' AND %s = :me THEN 1 ELSE 2 END AS g FROM %s WHERE %s",
+                              k > 0 ? " UNION " : "", a->id, a->rank, a->status, a->claimed, a->from, a->match);
+      append_arm_filters (sql, a);
+    }
+  g_string_append (sql, ") GROUP BY g");
+  stmt = pd_queue_db_prepare (qdb, sql->str, error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_terms (stmt, filter, terms);
   memset (counts, 0, sizeof (guint) * PD_QUEUE_N_SEGMENTS);
-  ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 id = sqlite3_column_int64 (stmt, 0);
-
-      g_array_append_val (ids, id);
-      counts[CLAMP (sqlite3_column_int (stmt, 1), 0, 2)]++;
-    }
+    counts[CLAMP (sqlite3_column_int (stmt, 0), 0, 2)] = (guint) sqlite3_column_int64 (stmt, 1);
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    {
-      g_array_unref (ids);
-      pd_store_set_error (qdb->db, rc, "queue search", error);
-      return NULL;
-    }
-  return ids;
+    return pd_store_set_error (qdb->db, rc, "queue search", error);
+  return TRUE;
 }

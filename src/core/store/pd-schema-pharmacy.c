@@ -511,6 +511,60 @@ static const PdMigration pharmacy_migrations[] = {
     "    ON CONFLICT DO UPDATE SET n = n + 1;"
     "END;"
   },
+  {
+    "review queue: searches read only indexes",
+    /* A search counts and pages its matches in queue order without
+     * reading the table: each index a search goes through carries the
+     * queue's order keys and filter columns after its own key, so that a
+     * patient, a number or a drug is one range already in queue order. */
+    "DROP INDEX prescription_name;"
+    "DROP INDEX prescription_surname;"
+    "DROP INDEX prescription_id_tail;"
+    "DROP INDEX prescription_number;"
+    "CREATE INDEX prescription_name ON prescription"
+    "  (patient_name_index, queue_rank, queue_time, id, status, online, has_block, claimed_by);"
+    "CREATE INDEX prescription_surname ON prescription"
+    "  (patient_surname_index, queue_rank, queue_time, id, status, online, has_block, claimed_by);"
+    "CREATE INDEX prescription_id_tail ON prescription"
+    "  (patient_id_tail_index, queue_rank, queue_time, id, status, online, has_block, claimed_by);"
+    "CREATE INDEX prescription_number ON prescription"
+    "  (rx_number, queue_rank, queue_time, id, status, online, has_block, claimed_by);"
+    /* A line carries its prescription's queue columns, kept by triggers. */
+    "ALTER TABLE prescription_line ADD COLUMN rx_rank INTEGER;"
+    "ALTER TABLE prescription_line ADD COLUMN rx_time TEXT;"
+    "ALTER TABLE prescription_line ADD COLUMN rx_status TEXT;"
+    "ALTER TABLE prescription_line ADD COLUMN rx_online INTEGER;"
+    "ALTER TABLE prescription_line ADD COLUMN rx_block INTEGER;"
+    "ALTER TABLE prescription_line ADD COLUMN rx_claimed_by TEXT;"
+    "UPDATE prescription_line SET (rx_rank, rx_time, rx_status, rx_online, rx_block, rx_claimed_by) ="
+    "  (SELECT queue_rank, queue_time, status, online, has_block, claimed_by"
+    "   FROM prescription AS p WHERE p.id = prescription_line.prescription_id);"
+    "DROP INDEX prescription_line_name;"
+    "CREATE INDEX prescription_line_queue ON prescription_line"
+    "  (drug_name, rx_rank, rx_time, prescription_id, rx_status, rx_online, rx_block, rx_claimed_by);"
+    "CREATE TRIGGER queue_line_insert AFTER INSERT ON prescription_line BEGIN"
+    "  UPDATE prescription_line SET (rx_rank, rx_time, rx_status, rx_online, rx_block, rx_claimed_by) ="
+    "    (SELECT queue_rank, queue_time, status, online, has_block, claimed_by"
+    "     FROM prescription AS p WHERE p.id = NEW.prescription_id)"
+    "  WHERE id = NEW.id;"
+    "END;"
+    "CREATE TRIGGER queue_line_move AFTER UPDATE OF prescription_id ON prescription_line BEGIN"
+    "  UPDATE prescription_line SET (rx_rank, rx_time, rx_status, rx_online, rx_block, rx_claimed_by) ="
+    "    (SELECT queue_rank, queue_time, status, online, has_block, claimed_by"
+    "     FROM prescription AS p WHERE p.id = NEW.prescription_id)"
+    "  WHERE id = NEW.id;"
+    "END;"
+    /* Only a real change: the pull's upsert rewrites every column. */
+    "CREATE TRIGGER queue_line_follow"
+    "  AFTER UPDATE OF status, priority, online, has_block, claimed_by, authored_at ON prescription"
+    "  WHEN OLD.status IS NOT NEW.status OR OLD.priority IS NOT NEW.priority OR OLD.online IS NOT NEW.online"
+    "    OR OLD.has_block IS NOT NEW.has_block OR OLD.claimed_by IS NOT NEW.claimed_by"
+    "    OR OLD.authored_at IS NOT NEW.authored_at BEGIN"
+    "  UPDATE prescription_line SET (rx_rank, rx_time, rx_status, rx_online, rx_block, rx_claimed_by) ="
+    "    (NEW.queue_rank, NEW.queue_time, NEW.status, NEW.online, NEW.has_block, NEW.claimed_by)"
+    "  WHERE prescription_id = NEW.id;"
+    "END;"
+  },
 };
 
 const PdSchema *
