@@ -190,6 +190,37 @@ test_pull (void)
   g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription WHERE patient_name_sealed IS NULL"), ==, 0);
   g_assert_nonnull (db_text (&d, "SELECT cursor FROM sync_cursor WHERE link = 'hospital'"));
 
+  /* What the cache keeps of each prescription is enough for every rule:
+   * reviewing the cached Bundles finds every finding code the demo
+   * prescriptions were written to raise (reuse needs a dispensing). */
+  {
+    static const char *codes[] = {
+      "prescriber-unqualified", "first-visit-online", "prescription-expired", "too-many-drugs", "missing-element",
+      "signature-missing", "prescriber-no-authority", "special-drug-online", "supply-too-long", "dose-exceeds-max",
+      "dose-unverifiable", "route-mismatch", "allergy", "allergy-unverifiable", "population-contraindication",
+      "indication-mismatch", "skin-test-required", "unknown-drug", "duplicate-therapy", "drug-interaction",
+    };
+    g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+    sqlite3_stmt *stmt = pd_store_prepare (d.store, "SELECT uuid FROM prescription", NULL);
+    g_autoptr(GPtrArray) uuids = g_ptr_array_new_with_free_func (g_free);
+
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+      g_ptr_array_add (uuids, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+    sqlite3_reset (stmt);
+    for (guint i = 0; i < uuids->len; i++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(PdReviewContext) c = pd_review_context_load (d.session, d.kb, uuids->pdata[i], &error);
+
+        g_assert_no_error (error);
+        for (guint f = 0; f < c->review->findings->len; f++)
+          g_hash_table_add (seen, (gpointer) ((PdFinding *) c->review->findings->pdata[f])->code);
+      }
+    for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+      if (!g_hash_table_contains (seen, codes[i]))
+        g_error ("no cached prescription raises %s", codes[i]);
+  }
+
   /* Nothing new: nothing stored again. */
   sync_ok (&d, &s);
   g_assert_cmpint (s.stored, ==, 0);

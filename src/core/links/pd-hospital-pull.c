@@ -266,6 +266,102 @@ lookup_ref (Found      *found,
   return g_hash_table_lookup (found->by_ref, key);
 }
 
+/* The patient observations review.md reads: weight, pregnancy, lactation
+ * (the latest countable one of each decides), and skin tests (by line). */
+static const char *patient_codes[] = { "29463-7", "82810-3", "63895-7" };
+
+static gboolean
+has_coding (JsonObject *concept,
+            const char *system,     /* NULL: any */
+            const char *code)
+{
+  JsonArray *codings = pd_json_arr (concept, "coding");
+
+  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+    {
+      JsonObject *coding = pd_json_arr_obj (codings, i);
+
+      if (g_strcmp0 (pd_json_str (coding, "code"), code) == 0
+          && (system == NULL || g_strcmp0 (pd_json_str (coding, "system"), system) == 0))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+patient_code (JsonObject *r)
+{
+  if (g_strcmp0 (pd_json_str (r, "resourceType"), "Observation") != 0)
+    return -1;
+  for (guint c = 0; c < G_N_ELEMENTS (patient_codes); c++)
+    if (has_coding (pd_json_obj (r, "code"), NULL, patient_codes[c]))
+      return (int) c;
+  return -1;
+}
+
+static gboolean
+is_skin_test (JsonObject *r)
+{
+  return g_strcmp0 (pd_json_str (r, "resourceType"), "Observation") == 0
+         && has_coding (pd_json_obj (r, "code"), "urn:pharmdesk:observation", "skin-test");
+}
+
+static gboolean
+countable (JsonObject *r)
+{
+  const char *status = pd_json_str (r, "status");
+
+  return g_strcmp0 (status, "final") == 0 || g_strcmp0 (status, "amended") == 0 || g_strcmp0 (status, "corrected") == 0;
+}
+
+/* effective[x], else issued, as the FHIR reading takes it. */
+static gint64
+observation_time (JsonObject *r)
+{
+  const char *t = pd_json_str (r, "effectiveDateTime");
+  gint64 us;
+
+  if (t == NULL)
+    t = pd_json_str (r, "effectiveInstant");
+  if (t == NULL)
+    t = pd_json_str (pd_json_obj (r, "effectivePeriod"), "start");
+  if (t == NULL)
+    t = pd_json_str (r, "issued");
+  return t != NULL && pd_time_parse_fhir (t, FALSE, &us) ? us : G_MININT64;
+}
+
+static gboolean
+focuses_on (JsonObject *r,
+            GHashTable *line_refs)
+{
+  JsonArray *focus = pd_json_arr (r, "focus");
+
+  for (guint i = 0; focus != NULL && i < json_array_get_length (focus); i++)
+    {
+      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (focus, i), "reference"), "MedicationRequest");
+      g_autofree char *ref = id != NULL ? g_strconcat ("MedicationRequest/", id, NULL) : NULL;
+
+      if (ref != NULL && g_hash_table_contains (line_refs, ref))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+add_reason_refs (GHashTable *reasons,
+                 JsonObject *mr)
+{
+  JsonArray *refs = pd_json_arr (mr, "reasonReference");
+
+  for (guint i = 0; refs != NULL && i < json_array_get_length (refs); i++)
+    {
+      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (refs, i), "reference"), "Condition");
+
+      if (id != NULL)
+        g_hash_table_add (reasons, g_strconcat ("Condition/", id, NULL));
+    }
+}
+
 /* A collection Bundle of everything the review reads for one Task. */
 static JsonNode *
 assemble (PdHospitalLink *link,
@@ -317,9 +413,46 @@ assemble (PdHospitalLink *link,
       g_autofree char *id = pd_fhir_ref_id (patient_ref, "Patient");
       g_autofree char *key_ref = id != NULL ? g_strconcat ("Patient/", id, NULL) : NULL;
       GPtrArray *own = key_ref != NULL ? g_hash_table_lookup (found->by_patient, key_ref) : NULL;
+      g_autoptr(GHashTable) reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      gint64 latest[G_N_ELEMENTS (patient_codes)];
 
+      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+        add_reason_refs (reasons, lookup_ref (found, pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"),
+                                                                  "reference")));
+      /* What review.md reads of the patient's record, not all of it: a
+       * chronic patient's history would otherwise grow every Bundle. */
+      for (guint c = 0; c < G_N_ELEMENTS (patient_codes); c++)
+        latest[c] = G_MININT64;
       for (guint i = 0; own != NULL && i < own->len; i++)
-        bundle_add (entries, added, base, own->pdata[i]);
+        {
+          int c = patient_code (own->pdata[i]);
+
+          if (c >= 0 && countable (own->pdata[i]))
+            latest[c] = MAX (latest[c], observation_time (own->pdata[i]));
+        }
+      for (guint i = 0; own != NULL && i < own->len; i++)
+        {
+          JsonObject *r = own->pdata[i];
+          const char *type = pd_json_str (r, "resourceType");
+          int c;
+
+          if (g_strcmp0 (type, "AllergyIntolerance") == 0)
+            bundle_add (entries, added, base, r);
+          else if (g_strcmp0 (type, "Condition") == 0)
+            {
+              g_autofree char *ref = g_strconcat ("Condition/", pd_json_str (r, "id"), NULL);
+
+              if (g_hash_table_contains (reasons, ref))
+                bundle_add (entries, added, base, r);
+            }
+          else if (is_skin_test (r))
+            {
+              if (focuses_on (r, line_refs))
+                bundle_add (entries, added, base, r);
+            }
+          else if ((c = patient_code (r)) >= 0 && countable (r) && observation_time (r) == latest[c])
+            bundle_add (entries, added, base, r);
+        }
     }
   return pd_json_node_take (bundle);
 }
