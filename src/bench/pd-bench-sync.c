@@ -15,7 +15,7 @@
 #include "pd-store.h"
 
 /* Issue 5: pulling N prescriptions (default 100,000; PHARMDESK_BENCH_SYNC_N)
- * from the sandbox into an empty cache, next to downloading the very same
+ * of N/10 patients from the sandbox into an empty cache, next to downloading the very same
  * pages raw — the URLs the pull asked for, replayed with the same token,
  * read and thrown away: no parsing, no storing. Both in one run. */
 
@@ -69,7 +69,8 @@ start_sandbox (void)
   {
     g_autofree char *base = g_strdup (line + strlen ("listening "));
     g_autofree char *url = g_strconcat (base, "/sandbox/control/bulk-load", NULL);
-    g_autofree char *body = g_strdup_printf ("{\"prescriptions\":%u}", n_rx);
+    /* About ten prescriptions a patient, as a follow-up clinic sees them. */
+    g_autofree char *body = g_strdup_printf ("{\"people\":%u,\"prescriptions\":%u}", MAX (n_rx / 10, 1), n_rx);
     g_autoptr(SoupSession) s = soup_session_new_with_options ("timeout", 3600, NULL);
     g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
     g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
