@@ -318,7 +318,7 @@ static const char *
 reference_of (JsonObject *o,
               const char *member)
 {
-  return pd_sandbox_json_string (pd_sandbox_json_object (o, member), "reference");
+  return pd_json_str (pd_json_obj (o, member), "reference");
 }
 
 /* GET MedicationRequest?_id=a,b&_include=MedicationRequest:subject… */

@@ -138,9 +138,9 @@ store_version (Write      *w,
 
   if (!pd_sandbox_fhir_put (w->sandbox, resource, 0, error))
     return refuse (w, error, 500, "exception", "the sandbox's store failed: %s", (*error)->message);
-  version = pd_sandbox_json_string (pd_sandbox_json_object (resource, "meta"), "versionId");
-  out->type = g_strdup (pd_sandbox_json_string (resource, "resourceType"));
-  out->id = g_strdup (pd_sandbox_json_string (resource, "id"));
+  version = pd_json_str (pd_json_obj (resource, "meta"), "versionId");
+  out->type = g_strdup (pd_json_str (resource, "resourceType"));
+  out->id = g_strdup (pd_json_str (resource, "id"));
   out->version = version != NULL ? g_ascii_strtoll (version, NULL, 10) : 1;
   out->status = status;
   return TRUE;
@@ -166,19 +166,19 @@ put_task (Write      *w,
   current = pd_sandbox_fhir_load (w->sandbox, "Task", id, &version);
   if (current == NULL)
     return refuse (w, error, 404, "not-found", "no Task/%s", id);
-  now = pd_sandbox_json_string (current, "status");
+  now = pd_json_str (current, "status");
   if (version != wanted)
     {
-      const char *owner = pd_sandbox_json_string (pd_sandbox_json_object (current, "owner"), "reference");
+      const char *owner = pd_json_str (pd_json_obj (current, "owner"), "reference");
 
       return refuse (w, error, 412, "conflict", "Task/%s is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT
                      ": status %s, owner %s", id, version, wanted, now != NULL ? now : "none",
                      owner != NULL ? owner : "none");
     }
-  if (g_strcmp0 (pd_sandbox_json_string (task, "resourceType"), "Task") != 0
-      || (json_object_has_member (task, "id") && g_strcmp0 (pd_sandbox_json_string (task, "id"), id) != 0))
+  if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0
+      || (json_object_has_member (task, "id") && g_strcmp0 (pd_json_str (task, "id"), id) != 0))
     return refuse (w, error, 400, "invalid", "the body is not Task/%s", id);
-  next = pd_sandbox_json_string (task, "status");
+  next = pd_json_str (task, "status");
   if (g_strcmp0 (now, "cancelled") == 0)
     return refuse (w, error, 409, "conflict", "Task/%s was cancelled by the prescriber", id);
   if (final_status (now))
@@ -189,7 +189,7 @@ put_task (Write      *w,
                    next != NULL ? next : "nothing");
   if ((g_str_equal (next, "completed") || g_str_equal (next, "rejected")) && g_strcmp0 (now, "received") != 0)
     return refuse (w, error, 409, "business-rule", "Task/%s must be claimed (received) before it is %s; it is %s", id, next, now);
-  if (g_str_equal (next, "received") && pd_sandbox_json_object (task, "owner") == NULL)
+  if (g_str_equal (next, "received") && pd_json_obj (task, "owner") == NULL)
     return refuse (w, error, 422, "business-rule", "a claim (received) names its owner");
   if (g_str_equal (next, "requested") && json_object_has_member (task, "owner"))
     return refuse (w, error, 422, "business-rule", "a release (requested) has no owner");
@@ -254,7 +254,7 @@ check_dispense (Write      *w,
   for (guint i = 0; i < json_array_get_length (refs); i++)
     {
       JsonNode *e = json_array_get_element (refs, i);
-      const char *ref = JSON_NODE_HOLDS_OBJECT (e) ? pd_sandbox_json_string (json_node_get_object (e), "reference") : NULL;
+      const char *ref = JSON_NODE_HOLDS_OBJECT (e) ? pd_json_str (json_node_get_object (e), "reference") : NULL;
       g_autoptr(JsonObject) mr = NULL;
       JsonObject *group;
 
@@ -263,12 +263,12 @@ check_dispense (Write      *w,
       mr = pd_sandbox_fhir_load (w->sandbox, "MedicationRequest", ref + strlen ("MedicationRequest/"), NULL);
       if (mr == NULL)
         return refuse (w, error, 422, "not-found", "no %s", ref);
-      if (g_strcmp0 (pd_sandbox_json_string (mr, "status"), "active") != 0)
-        return refuse (w, error, 409, "conflict", "%s is %s, not active", ref, pd_sandbox_json_string (mr, "status"));
-      group = pd_sandbox_json_object (mr, "groupIdentifier");
+      if (g_strcmp0 (pd_json_str (mr, "status"), "active") != 0)
+        return refuse (w, error, 409, "conflict", "%s is %s, not active", ref, pd_json_str (mr, "status"));
+      group = pd_json_obj (mr, "groupIdentifier");
       if (key == NULL)
-        key = group != NULL ? g_strconcat (pd_sandbox_json_string (group, "system") ? pd_sandbox_json_string (group, "system") : "", "|",
-                                           pd_sandbox_json_string (group, "value") ? pd_sandbox_json_string (group, "value") : "", NULL)
+        key = group != NULL ? g_strconcat (pd_json_str (group, "system") ? pd_json_str (group, "system") : "", "|",
+                                           pd_json_str (group, "value") ? pd_json_str (group, "value") : "", NULL)
                             : g_strdup (ref);
     }
   stmt = pd_store_prepare (w->sandbox->store, "SELECT dispense_id FROM rx_dispense WHERE prescription = ?", error);
@@ -312,7 +312,7 @@ create (Write      *w,
         Written    *out,
         GError    **error)
 {
-  const char *type = pd_sandbox_json_string (resource, "resourceType");
+  const char *type = pd_json_str (resource, "resourceType");
   g_autofree char *fresh = NULL;
   gboolean ok = FALSE;
 
@@ -405,7 +405,7 @@ write_one (PdSandbox         *sandbox,
       return;
     }
   s.resource = json_node_get_object (root);
-  if (id == NULL && g_strcmp0 (pd_sandbox_json_string (s.resource, "resourceType"), type) != 0)
+  if (id == NULL && g_strcmp0 (pd_json_str (s.resource, "resourceType"), type) != 0)
     {
       pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "the body's resourceType is not the URL's");
       return;
@@ -435,7 +435,7 @@ rewrite_references (JsonNode   *node,
   else if (JSON_NODE_HOLDS_OBJECT (node))
     {
       JsonObject *o = json_node_get_object (node);
-      const char *ref = pd_sandbox_json_string (o, "reference");
+      const char *ref = pd_json_str (o, "reference");
       const char *to = ref != NULL ? g_hash_table_lookup (map, ref) : NULL;
       g_autoptr(GList) members = NULL;
 
@@ -469,22 +469,22 @@ write_transaction (PdStore  *store,
   for (guint i = 0; i < n; i++)
     {
       JsonObject *e = json_array_get_object_element (t->entries, i);
-      JsonObject *req = pd_sandbox_json_object (e, "request");
-      JsonObject *res = pd_sandbox_json_object (e, "resource");
-      const char *method = pd_sandbox_json_string (req, "method");
-      const char *full_url = pd_sandbox_json_string (e, "fullUrl");
+      JsonObject *req = pd_json_obj (e, "request");
+      JsonObject *res = pd_json_obj (e, "resource");
+      const char *method = pd_json_str (req, "method");
+      const char *full_url = pd_json_str (e, "fullUrl");
       gboolean found = FALSE;
       char *id = NULL;
 
-      if (res == NULL || method == NULL || pd_sandbox_json_string (req, "url") == NULL)
+      if (res == NULL || method == NULL || pd_json_str (req, "url") == NULL)
         return refuse (&t->w, error, 400, "invalid", "entry %u needs resource, request.method and request.url", i);
       if (g_str_equal (method, "POST"))
         {
-          const char *type = pd_sandbox_json_string (res, "resourceType");
+          const char *type = pd_json_str (res, "resourceType");
 
-          if (type == NULL || g_strcmp0 (pd_sandbox_json_string (req, "url"), type) != 0)
+          if (type == NULL || g_strcmp0 (pd_json_str (req, "url"), type) != 0)
             return refuse (&t->w, error, 400, "invalid", "entry %u: request.url is not the resource's type", i);
-          if (!existing_match (&t->w, type, pd_sandbox_json_string (req, "ifNoneExist"), &t->out[i], &found, error))
+          if (!existing_match (&t->w, type, pd_json_str (req, "ifNoneExist"), &t->out[i], &found, error))
             return FALSE;
           id = found ? g_strdup (t->out[i].id) : new_id (&t->w, type, error);
           if (id == NULL)
@@ -499,20 +499,20 @@ write_transaction (PdStore  *store,
   for (guint i = 0; i < n; i++)
     {
       JsonObject *e = json_array_get_object_element (t->entries, i);
-      JsonObject *req = pd_sandbox_json_object (e, "request");
-      const char *url = pd_sandbox_json_string (req, "url");
+      JsonObject *req = pd_json_obj (e, "request");
+      const char *url = pd_json_str (req, "url");
 
       rewrite_references (json_object_get_member (e, "resource"), map);
       if (t->out[i].id != NULL)
         continue;   /* If-None-Exist matched: nothing to create */
-      if (g_str_equal (pd_sandbox_json_string (req, "method"), "POST"))
+      if (g_str_equal (pd_json_str (req, "method"), "POST"))
         {
-          if (!create (&t->w, pd_sandbox_json_object (e, "resource"), ids->pdata[i], &t->out[i], error))
+          if (!create (&t->w, pd_json_obj (e, "resource"), ids->pdata[i], &t->out[i], error))
             goto failed;
         }
       else if (g_str_has_prefix (url, "Task/") && strchr (url + 5, '/') == NULL && url[5] != '\0')
         {
-          if (!put_task (&t->w, url + 5, pd_sandbox_json_string (req, "ifMatch"), pd_sandbox_json_object (e, "resource"), &t->out[i], error))
+          if (!put_task (&t->w, url + 5, pd_json_str (req, "ifMatch"), pd_json_obj (e, "resource"), &t->out[i], error))
             goto failed;
         }
       else
@@ -550,8 +550,8 @@ transaction (PdSandbox         *sandbox,
   GString *body;
   guint n;
 
-  if (bundle == NULL || g_strcmp0 (pd_sandbox_json_string (bundle, "resourceType"), "Bundle") != 0
-      || g_strcmp0 (pd_sandbox_json_string (bundle, "type"), "transaction") != 0
+  if (bundle == NULL || g_strcmp0 (pd_json_str (bundle, "resourceType"), "Bundle") != 0
+      || g_strcmp0 (pd_json_str (bundle, "type"), "transaction") != 0
       || entries == NULL || !JSON_NODE_HOLDS_ARRAY (entries))
     {
       pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "POST /fhir takes a transaction Bundle with entries");

@@ -84,40 +84,11 @@ add_index (PdStore    *store,
   return pd_store_step_done (store, stmt, error);
 }
 
-/* Members of a parsed resource, NULL when absent or of another kind. */
-const char *
-pd_sandbox_json_string (JsonObject *o,
-                        const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-         ? json_node_get_string (n) : NULL;
-}
-
-JsonObject *
-pd_sandbox_json_object (JsonObject *o,
-                        const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-JsonArray *
-pd_sandbox_json_array (JsonObject *o,
-                       const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-}
-
 static const char *
 member_reference (JsonObject *o,
                   const char *member)
 {
-  return pd_sandbox_json_string (pd_sandbox_json_object (o, member), "reference");
+  return pd_json_str (pd_json_obj (o, member), "reference");
 }
 
 /* Each element of an array: its "system|value" (or "system|code") and
@@ -172,7 +143,7 @@ index_resource (PdStore    *store,
       if (!pd_store_step_done (store, stmt, error))
         return FALSE;
     }
-  if (!index_tokens (store, type, id, "identifier", pd_sandbox_json_array (r, "identifier"), "value", error))
+  if (!index_tokens (store, type, id, "identifier", pd_json_arr (r, "identifier"), "value", error))
     return FALSE;
   if (group != NULL && JSON_NODE_HOLDS_OBJECT (group)
       && !add_index (store, type, id, "group",
@@ -187,10 +158,10 @@ index_resource (PdStore    *store,
     return FALSE;
   if (g_str_equal (type, "Observation")
       && json_object_has_member (r, "code") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (r, "code"))
-      && !index_tokens (store, type, id, "code", pd_sandbox_json_array (json_object_get_object_member (r, "code"), "coding"), "code", error))
+      && !index_tokens (store, type, id, "code", pd_json_arr (json_object_get_object_member (r, "code"), "coding"), "code", error))
     return FALSE;
-  refs = g_str_equal (type, "Provenance") ? pd_sandbox_json_array (r, "target")
-       : g_str_equal (type, "MedicationDispense") ? pd_sandbox_json_array (r, "authorizingPrescription") : NULL;
+  refs = g_str_equal (type, "Provenance") ? pd_json_arr (r, "target")
+       : g_str_equal (type, "MedicationDispense") ? pd_json_arr (r, "authorizingPrescription") : NULL;
   for (guint i = 0; refs != NULL && i < json_array_get_length (refs); i++)
     {
       JsonNode *n = json_array_get_element (refs, i);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "pd-json.h"
 #include "pd-sandbox.h"
 
 G_BEGIN_DECLS
@@ -36,12 +37,6 @@ gint64    pd_sandbox_counter_next       (PdSandbox   *sandbox,
                                          const char  *name,
                                          GError     **error);
 char     *pd_sandbox_fhir_to_string     (JsonObject  *resource);
-const char *pd_sandbox_json_string      (JsonObject  *o,
-                                         const char  *member);
-JsonObject *pd_sandbox_json_object      (JsonObject  *o,
-                                         const char  *member);
-JsonArray  *pd_sandbox_json_array       (JsonObject  *o,
-                                         const char  *member);
 /* The ids a search parameter's value points at, in id order. */
 GPtrArray *pd_sandbox_fhir_lookup       (PdSandbox   *sandbox,
                                          const char  *type,

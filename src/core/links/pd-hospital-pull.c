@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pd-clock.h"
+#include "pd-fhir-reader.h"
 #include "pd-hospital-private.h"
 #include "pd-rx-cache.h"
 
@@ -270,31 +271,13 @@ lookup_ref (Found      *found,
  * (the latest countable one of each decides), and skin tests (by line). */
 static const char *patient_codes[] = { "29463-7", "82810-3", "63895-7" };
 
-static gboolean
-has_coding (JsonObject *concept,
-            const char *system,     /* NULL: any */
-            const char *code)
-{
-  JsonArray *codings = pd_json_arr (concept, "coding");
-
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
-    {
-      JsonObject *coding = pd_json_arr_obj (codings, i);
-
-      if (g_strcmp0 (pd_json_str (coding, "code"), code) == 0
-          && (system == NULL || g_strcmp0 (pd_json_str (coding, "system"), system) == 0))
-        return TRUE;
-    }
-  return FALSE;
-}
-
 static int
 patient_code (JsonObject *r)
 {
   if (g_strcmp0 (pd_json_str (r, "resourceType"), "Observation") != 0)
     return -1;
   for (guint c = 0; c < G_N_ELEMENTS (patient_codes); c++)
-    if (has_coding (pd_json_obj (r, "code"), NULL, patient_codes[c]))
+    if (pd_fhir_codeable_has (pd_json_obj (r, "code"), NULL, patient_codes[c]))
       return (int) c;
   return -1;
 }
@@ -303,31 +286,7 @@ static gboolean
 is_skin_test (JsonObject *r)
 {
   return g_strcmp0 (pd_json_str (r, "resourceType"), "Observation") == 0
-         && has_coding (pd_json_obj (r, "code"), "urn:pharmdesk:observation", "skin-test");
-}
-
-static gboolean
-countable (JsonObject *r)
-{
-  const char *status = pd_json_str (r, "status");
-
-  return g_strcmp0 (status, "final") == 0 || g_strcmp0 (status, "amended") == 0 || g_strcmp0 (status, "corrected") == 0;
-}
-
-/* effective[x], else issued, as the FHIR reading takes it. */
-static gint64
-observation_time (JsonObject *r)
-{
-  const char *t = pd_json_str (r, "effectiveDateTime");
-  gint64 us;
-
-  if (t == NULL)
-    t = pd_json_str (r, "effectiveInstant");
-  if (t == NULL)
-    t = pd_json_str (pd_json_obj (r, "effectivePeriod"), "start");
-  if (t == NULL)
-    t = pd_json_str (r, "issued");
-  return t != NULL && pd_time_parse_fhir (t, FALSE, &us) ? us : G_MININT64;
+         && pd_fhir_codeable_has (pd_json_obj (r, "code"), "urn:pharmdesk:observation", "skin-test");
 }
 
 static gboolean
@@ -427,8 +386,8 @@ assemble (PdHospitalLink *link,
         {
           int c = patient_code (own->pdata[i]);
 
-          if (c >= 0 && countable (own->pdata[i]))
-            latest[c] = MAX (latest[c], observation_time (own->pdata[i]));
+          if (c >= 0 && pd_fhir_observation_counts (own->pdata[i]))
+            latest[c] = MAX (latest[c], pd_fhir_observation_time (own->pdata[i]));
         }
       for (guint i = 0; own != NULL && i < own->len; i++)
         {
@@ -450,7 +409,7 @@ assemble (PdHospitalLink *link,
               if (focuses_on (r, line_refs))
                 bundle_add (entries, added, base, r);
             }
-          else if ((c = patient_code (r)) >= 0 && countable (r) && observation_time (r) == latest[c])
+          else if ((c = patient_code (r)) >= 0 && pd_fhir_observation_counts (r) && pd_fhir_observation_time (r) == latest[c])
             bundle_add (entries, added, base, r);
         }
     }

@@ -11,6 +11,7 @@
 
 #include "pd-clock.h"
 #include "pd-fhir-reader.h"
+#include "pd-json.h"
 
 G_DEFINE_QUARK (pd-fhir-error-quark, pd_fhir_error)
 
@@ -77,33 +78,10 @@ allergy_free (gpointer data)
 
 /* --- JSON helpers ----------------------------------------------------------- */
 
-static JsonObject *
-obj (JsonObject *o,
-     const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static JsonArray *
-arr (JsonObject *o,
-     const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-}
-
-static const char *
-str (JsonObject *o,
-     const char *member)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-         ? json_node_get_string (n) : NULL;
-}
+#define obj(o, m) pd_json_obj (o, m)
+#define arr(o, m) pd_json_arr (o, m)
+#define str(o, m) pd_json_str (o, m)
+#define arr_obj(a, i) pd_json_arr_obj (a, i)
 
 static gboolean
 num (JsonObject *o,
@@ -125,22 +103,11 @@ num (JsonObject *o,
   return TRUE;
 }
 
-static JsonObject *
-arr_obj (JsonArray *a,
-         guint      i)
-{
-  JsonNode *n;
-
-  if (a == NULL || i >= json_array_get_length (a))
-    return NULL;
-  n = json_array_get_element (a, i);
-  return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static gboolean
-codeable_has (JsonObject *cc,
-              const char *system,
-              const char *code)
+/* A CodeableConcept with that code (in that system; NULL: any). */
+gboolean
+pd_fhir_codeable_has (JsonObject *cc,
+                      const char *system,
+                      const char *code)
 {
   JsonArray *codings = arr (cc, "coding");
 
@@ -600,7 +567,7 @@ read_line (Reader      *r,
       line->supply_days = duration_days (duration);
       line->has_supply_duration = !isnan (line->supply_days);
     }
-  line->continuous = codeable_has (course, NULL, "continuous");
+  line->continuous = pd_fhir_codeable_has (course, NULL, "continuous");
 
   reasons = arr (mr, "reasonCode");
   for (guint i = 0; reasons != NULL && i < json_array_get_length (reasons); i++)
@@ -619,8 +586,9 @@ read_line (Reader      *r,
 
 /* --- the patient's observations and allergies -------------------------------------------- */
 
-static gint64
-observation_time (JsonObject *o)
+/* effective[x], else issued: when an Observation counts from. */
+gint64
+pd_fhir_observation_time (JsonObject *o)
 {
   gint64 t = G_MININT64;
   const char *s = str (o, "effectiveDateTime");
@@ -636,8 +604,9 @@ observation_time (JsonObject *o)
   return t;
 }
 
-static gboolean
-observation_counts (JsonObject *o)
+/* final, amended or corrected: an Observation that is a result. */
+gboolean
+pd_fhir_observation_counts (JsonObject *o)
 {
   const char *status = str (o, "status");
 
@@ -662,16 +631,16 @@ read_observations (Reader     *r,
         continue;
       if (resolve (r, o, str (obj (o, "subject"), "reference")) != patient)
         continue;
-      t = observation_time (o);
+      t = pd_fhir_observation_time (o);
 
-      if (codeable_has (code, "urn:pharmdesk:observation", "skin-test"))
+      if (pd_fhir_codeable_has (code, "urn:pharmdesk:observation", "skin-test"))
         {
           JsonArray *focus = arr (o, "focus");
           JsonObject *value = obj (o, "valueCodeableConcept");
-          gboolean negative = codeable_has (value, NULL, "negative");
-          gboolean positive = codeable_has (value, NULL, "positive");
+          gboolean negative = pd_fhir_codeable_has (value, NULL, "negative");
+          gboolean positive = pd_fhir_codeable_has (value, NULL, "positive");
 
-          if (!observation_counts (o))
+          if (!pd_fhir_observation_counts (o))
             continue;
           for (guint f = 0; focus != NULL && f < json_array_get_length (focus); f++)
             {
@@ -691,9 +660,9 @@ read_observations (Reader     *r,
             }
           continue;
         }
-      if (!observation_counts (o))
+      if (!pd_fhir_observation_counts (o))
         continue;
-      if (codeable_has (code, LOINC, "29463-7") && (!weight_seen || t >= weight_t))
+      if (pd_fhir_codeable_has (code, LOINC, "29463-7") && (!weight_seen || t >= weight_t))
         {
           JsonObject *q = obj (o, "valueQuantity");
           g_autofree char *unit = quantity_unit (q);
@@ -710,15 +679,15 @@ read_observations (Reader     *r,
                 rx->weight_known = TRUE, rx->weight_kg = v / 1000.0;
             }
         }
-      else if (codeable_has (code, LOINC, "82810-3") && (!preg_seen || t >= preg_t))
+      else if (pd_fhir_codeable_has (code, LOINC, "82810-3") && (!preg_seen || t >= preg_t))
         {
           JsonObject *v = obj (o, "valueCodeableConcept");
 
           preg_seen = TRUE;
           preg_t = t;
-          rx->pregnant = codeable_has (v, SNOMED, "77386006") || codeable_has (v, LOINC, "LA15173-0");
+          rx->pregnant = pd_fhir_codeable_has (v, SNOMED, "77386006") || pd_fhir_codeable_has (v, LOINC, "LA15173-0");
         }
-      else if (codeable_has (code, LOINC, "63895-7") && (!lact_seen || t >= lact_t))
+      else if (pd_fhir_codeable_has (code, LOINC, "63895-7") && (!lact_seen || t >= lact_t))
         {
           JsonNode *b = json_object_get_member (o, "valueBoolean");
 
@@ -726,7 +695,7 @@ read_observations (Reader     *r,
           lact_t = t;
           rx->lactating = (b != NULL && JSON_NODE_HOLDS_VALUE (b) && json_node_get_value_type (b) == G_TYPE_BOOLEAN
                            && json_node_get_boolean (b))
-                          || codeable_has (obj (o, "valueCodeableConcept"), LOINC, "LA29252-6");
+                          || pd_fhir_codeable_has (obj (o, "valueCodeableConcept"), LOINC, "LA29252-6");
         }
     }
 }
@@ -751,9 +720,9 @@ read_allergies (Reader     *r,
         continue;
       if (resolve (r, a, str (obj (a, "patient"), "reference")) != patient)
         continue;
-      if (clinical != NULL && !codeable_has (clinical, NULL, "active"))
+      if (clinical != NULL && !pd_fhir_codeable_has (clinical, NULL, "active"))
         continue;
-      if (codeable_has (verification, NULL, "refuted") || codeable_has (verification, NULL, "entered-in-error"))
+      if (pd_fhir_codeable_has (verification, NULL, "refuted") || pd_fhir_codeable_has (verification, NULL, "entered-in-error"))
         continue;
       for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
         if (str (arr_obj (codings, c), "code") != NULL)
@@ -909,7 +878,7 @@ read_context (Reader     *r,
       rx->online = g_strcmp0 (str (klass, "code"), "VR") == 0;
       rx->emergency = g_strcmp0 (str (klass, "code"), "EMER") == 0;
       for (guint i = 0; types != NULL && i < json_array_get_length (types); i++)
-        if (codeable_has (arr_obj (types, i), SNOMED, "185389009"))
+        if (pd_fhir_codeable_has (arr_obj (types, i), SNOMED, "185389009"))
           rx->follow_up = TRUE;
     }
   if (patient != NULL)

@@ -26,4 +26,12 @@ GPtrArray *pd_fhir_read_bundle        (JsonNode    *bundle,
                                        PdKb        *kb,
                                        GError     **error);
 
+/* The reading's rules for pieces of a Bundle, shared with what decides
+ * which of a patient's resources a cached Bundle keeps. */
+gboolean   pd_fhir_codeable_has       (JsonObject  *concept,
+                                       const char  *system,
+                                       const char  *code);
+gint64     pd_fhir_observation_time   (JsonObject  *observation);
+gboolean   pd_fhir_observation_counts (JsonObject  *observation);
+
 G_END_DECLS
