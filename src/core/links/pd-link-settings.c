@@ -7,7 +7,6 @@
 #include <libsecret/secret.h>
 
 #include "pd-audit.h"
-#include "pd-clock.h"
 #include "pd-link-settings.h"
 
 G_DEFINE_QUARK (pd-link-settings-error-quark, pd_link_settings_error)
@@ -58,20 +57,10 @@ write_settings (PdStore  *store,
 {
   ImportJob *job = user_data;
   const PdAccount *me = pd_session_get_account (job->session);
-  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
-  sqlite3_stmt *stmt = pd_store_prepare (store,
-    "INSERT INTO setting (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-    error);
   PdAuditEntry e = { me->id, "links.change", "setting", NULL, "ok", job->detail, NULL };
 
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, SETTING_KEY, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, job->text, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, now, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 4, me->id);
-  return pd_store_step_done (store, stmt, error) && pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
+  return pd_setting_put (store, SETTING_KEY, job->text, me->id, error)
+         && pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
 }
 
 gboolean
@@ -128,17 +117,10 @@ pd_link_settings_load (PdStore *store,
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autofree char *db = database_id (store);
-  g_autofree char *text = NULL;
+  g_autofree char *text = pd_setting_get (store, SETTING_KEY);
   g_autofree char *data = NULL;
-  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT value FROM setting WHERE key = ?", error);
   gsize length = 0;
 
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_text (stmt, 1, SETTING_KEY, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    text = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
   if (text == NULL)
     {
       g_set_error (error, PD_LINK_SETTINGS_ERROR, PD_LINK_SETTINGS_ERROR_NONE, "%s",

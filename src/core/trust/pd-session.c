@@ -104,28 +104,60 @@ pd_account_lookup (PdStore    *store,
   return a;
 }
 
+/* A row of the administrator's settings (link addresses, policy), or NULL. */
+char *
+pd_setting_get (PdStore    *store,
+                const char *key)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT value FROM setting WHERE key = ?", NULL);
+  char *value = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return value;
+}
+
+/* Inside a transaction; the caller audits the change. */
+gboolean
+pd_setting_put (PdStore    *store,
+                const char *key,
+                const char *value,
+                gint64      account_id,
+                GError    **error)
+{
+  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  sqlite3_stmt *stmt = pd_store_prepare (store,
+    "INSERT INTO setting (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+    error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, now, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 4, account_id);
+  return pd_store_step_done (store, stmt, error);
+}
+
 gint64
 pd_policy_get (PdStore    *store,
                const char *key)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT value FROM setting WHERE key = ?", NULL);
-  gint64 value = 0;
+  g_autofree char *text = pd_setting_get (store, key);
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (policies); i++)
     if (g_str_equal (policies[i].key, key))
       break;
   g_return_val_if_fail (i < G_N_ELEMENTS (policies), 0);
-  value = policies[i].fallback;
-  if (stmt != NULL)
-    {
-      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-      if (sqlite3_step (stmt) == SQLITE_ROW)
-        value = CLAMP (g_ascii_strtoll ((const char *) sqlite3_column_text (stmt, 0), NULL, 10),
-                       policies[i].min, policies[i].max);
-      sqlite3_reset (stmt);
-    }
-  return value;
+  if (text == NULL)
+    return policies[i].fallback;
+  return CLAMP (g_ascii_strtoll (text, NULL, 10), policies[i].min, policies[i].max);
 }
 
 /* Outside a transaction: an unchained row, chained at the next sign-in. */
@@ -482,22 +514,12 @@ write_policy (PdStore  *store,
               GError  **error)
 {
   PolicyJob *job = user_data;
-  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
   g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, job->value);
   g_autofree char *detail = g_strdup_printf ("%s=%s", job->key, value);
-  sqlite3_stmt *stmt = pd_store_prepare (store,
-    "INSERT INTO setting (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-    error);
   PdAuditEntry e = { job->session->account->id, "policy.change", "setting", NULL, "ok", detail, NULL };
 
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, job->key, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 3, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 4, job->session->account->id);
-  return pd_store_step_done (store, stmt, error) && pd_audit_append (store, job->session->audit_key, &e, error);
+  return pd_setting_put (store, job->key, value, job->session->account->id, error)
+         && pd_audit_append (store, job->session->audit_key, &e, error);
 }
 
 gboolean

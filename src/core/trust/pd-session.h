@@ -89,6 +89,13 @@ gboolean         pd_session_set_policy     (PdSession    *self,
                                             gint64        value,
                                             GError      **error);
 
+char            *pd_setting_get            (PdStore      *store,
+                                            const char   *key);
+gboolean         pd_setting_put            (PdStore      *store,
+                                            const char   *key,
+                                            const char   *value,
+                                            gint64        account_id,
+                                            GError      **error);
 gint64           pd_policy_get             (PdStore      *store,
                                             const char   *key);
 PdAccount       *pd_account_from_row       (sqlite3_stmt *stmt);
