@@ -557,18 +557,6 @@ pd_rx_cache_write (PdSession    *session,
 }
 
 gboolean
-pd_rx_cache_store (PdSession  *session,
-                   PdKb       *kb,
-                   JsonObject *task,
-                   JsonNode   *bundle,
-                   GError    **error)
-{
-  g_autoptr(PdRxPrepared) p = pd_rx_cache_prepare (session, kb, task, bundle, error);
-
-  return p != NULL && pd_rx_cache_write (session, p, error);
-}
-
-gboolean
 pd_rx_cache_put_task (PdSession  *session,
                       JsonObject *task,
                       const char *local_status,

@@ -16,15 +16,10 @@ G_BEGIN_DECLS
 
 #define PD_RX_BUNDLE "rx-bundle"   /* cached_object.resource_type of the assembled Bundle */
 
-/* Inside a pd_store_write() transaction. kb may be NULL (no verdict yet).
- * A prescription with open outbox entries keeps its local status. */
-gboolean  pd_rx_cache_store        (PdSession    *session,
-                                    PdKb         *kb,
-                                    JsonObject   *task,
-                                    JsonNode     *bundle,
-                                    GError      **error);
-/* The same in two halves: the work that needs no database (sealing,
- * indexes, the engine), on any thread; then the SQL, in the transaction. */
+/* A pulled prescription is stored in two halves: the work that needs no
+ * database (sealing, indexes, the engine; kb may be NULL: no verdict yet),
+ * on any thread; then the SQL, inside a pd_store_write() transaction. A
+ * prescription with open outbox entries keeps its local status. */
 typedef struct _PdRxPrepared PdRxPrepared;
 
 PdRxPrepared *pd_rx_cache_prepare  (PdSession    *session,
