@@ -6,7 +6,9 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pd-accounts.h"
 #include "pd-bench.h"
@@ -84,6 +86,24 @@ start_sandbox (void)
   return config;
 }
 
+/* CPU seconds a process ("self", a pid) or a thread ("self/task/tid") has used. */
+static double
+cpu_seconds (const char *what)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/stat", what);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (after = strrchr (text, ')')) == NULL)
+    return 0;
+  fields = g_strsplit (after + 2, " ", -1);
+  /* utime and stime: fields 14 and 15 of stat(5), 12 and 13 after the name */
+  if (g_strv_length (fields) < 13)
+    return 0;
+  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) / sysconf (_SC_CLK_TCK);
+}
+
 static PdSession *
 pharmacy (void)
 {
@@ -119,6 +139,10 @@ measure (void)
   g_autofree char *bearer = NULL;
   PdFhirClient *client;
   PdSyncStats stats = { 0 };
+  g_autofree char *main_thread = NULL;
+  const char *sandbox_pid;
+  double own0, main0, sandbox0;
+  struct rusage usage;
   gint64 t0;
   guint64 bytes = 0;
 
@@ -135,11 +159,22 @@ measure (void)
   pd_fhir_client_log_gets (client, urls);
   link = pd_hospital_link_new (session, client, kb);
 
+  /* Where the CPU went: the pull's storing stage runs on this thread. */
+  main_thread = g_strdup_printf ("self/task/%d", (int) getpid ());
+  sandbox_pid = g_subprocess_get_identifier (sandbox);
+  own0 = cpu_seconds ("self");
+  main0 = cpu_seconds (main_thread);
+  sandbox0 = cpu_seconds (sandbox_pid);
   t0 = g_get_monotonic_time ();
   g_assert_true (pd_hospital_link_pull (link, NULL, NULL, NULL, &stats, &error));
   pull_rate = stats.stored / ((g_get_monotonic_time () - t0) / 1e6);
   g_assert_cmpuint (stats.stored, ==, n_rx);
   pd_sync_stats_clear (&stats);
+  g_printerr ("sync: pull %.1f s; CPU: storing %.1f s, fetching and preparing %.1f s, sandbox %.1f s\n",
+              (g_get_monotonic_time () - t0) / 1e6, cpu_seconds (main_thread) - main0,
+              cpu_seconds ("self") - own0 - (cpu_seconds (main_thread) - main0), cpu_seconds (sandbox_pid) - sandbox0);
+  own0 = cpu_seconds ("self");
+  sandbox0 = cpu_seconds (sandbox_pid);
 
   token = pd_fhir_client_token (client, NULL, &error);
   bearer = g_strconcat ("Bearer ", token, NULL);
@@ -155,7 +190,11 @@ measure (void)
       bytes += g_bytes_get_size (body);
     }
   raw_rate = n_rx / ((g_get_monotonic_time () - t0) / 1e6);
-  g_printerr ("sync: %u prescriptions, %u requests, %" G_GUINT64_FORMAT " bytes downloaded\n", n_rx, urls->len, bytes);
+  g_printerr ("sync: raw download %.1f s; CPU: ours %.1f s, sandbox %.1f s\n", (g_get_monotonic_time () - t0) / 1e6,
+              cpu_seconds ("self") - own0, cpu_seconds (sandbox_pid) - sandbox0);
+  getrusage (RUSAGE_SELF, &usage);
+  g_printerr ("sync: %u prescriptions, %u requests, %" G_GUINT64_FORMAT " bytes downloaded; peak memory %ld MiB\n",
+              n_rx, urls->len, bytes, usage.ru_maxrss / 1024);
   stop_sandbox ();
 }
 

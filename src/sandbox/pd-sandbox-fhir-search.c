@@ -110,8 +110,11 @@ static void
 page_begin (Page      *page,
             PdSandbox *sandbox)
 {
+  g_autofree char *now = pd_sandbox_fhir_now (sandbox);
+
   page->sandbox = sandbox;
-  page->body = g_string_new ("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+  page->body = g_string_new (NULL);
+  g_string_printf (page->body, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"timestamp\":\"%s\",\"entry\":[", now);
   page->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   page->n = 0;
 }

@@ -62,6 +62,21 @@ pd_sandbox_fhir_format_ms (gint64 ms)
   return g_strdup_printf ("%s.%03d+08:00", base, (int) (ms % 1000));
 }
 
+char *
+pd_sandbox_fhir_now (PdSandbox *sandbox)
+{
+  gint64 ms = pd_clock_now_us (sandbox->clock) / 1000;
+  sqlite3_stmt *stmt = pd_store_prepare (sandbox->store, "SELECT last_ms FROM fhir_clock WHERE id = 1", NULL);
+
+  /* Writes are stamped max (last + 1, now): the stamps may run ahead of
+   * the clock, and every one of them is written already. */
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    ms = MAX (ms, sqlite3_column_int64 (stmt, 0));
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  return pd_sandbox_fhir_format_ms (ms);
+}
+
 static gboolean
 add_index (PdStore    *store,
            const char *type,

@@ -33,6 +33,8 @@ void      pd_sandbox_fhir_reply_outcome (SoupServerMessage *msg,
                                          const char  *code,
                                          const char  *text);
 char     *pd_sandbox_fhir_format_ms     (gint64       ms);
+/* A searchset's Bundle.timestamp: it holds every write stamped up to then. */
+char     *pd_sandbox_fhir_now           (PdSandbox   *sandbox);
 gint64    pd_sandbox_counter_next       (PdSandbox   *sandbox,
                                          const char  *name,
                                          GError     **error);

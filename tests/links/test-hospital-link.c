@@ -626,6 +626,131 @@ test_paging_equal_timestamps (void)
   sandbox_stop (&sb, SIGTERM);
 }
 
+/* --- a patient's record, once a pull ------------------------------------------------------- */
+
+typedef struct {
+  Sandbox    *sb;
+  const char *state;
+  char       *task_id;     /* the last Task, moved after the first page */
+  char       *patient;     /* "Patient/…" of that Task */
+} Late;
+
+/* After the first page: the last Task's patient gets a new allergy, and the
+ * Task itself a new version, later than any record fetched so far. */
+static void
+record_allergy_after_first_page (const PdSyncStats *stats,
+                                 gpointer           data)
+{
+  Late *late = data;
+  g_autofree char *plant = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *task_text = NULL;
+  g_autofree char *planted = NULL;
+  g_autoptr(JsonNode) task = NULL;
+
+  if (stats->pages != 1)
+    return;
+  body = query_text (late->state, "SELECT body FROM fhir_resource WHERE resource_type = 'Task'"
+                                  " ORDER BY last_updated_ms DESC, id DESC LIMIT 1");
+  task = json_from_string (body, NULL);
+  g_assert_nonnull (task);
+  json_object_remove_member (json_node_get_object (task), "meta");   /* stamped anew when planted */
+  late->task_id = g_strdup (json_object_get_string_member (json_node_get_object (task), "id"));
+  late->patient = g_strdup (json_object_get_string_member (json_object_get_object_member (json_node_get_object (task), "for"),
+                                                           "reference"));
+  task_text = json_to_string (task, FALSE);
+  planted = g_strdup_printf ("{\"resources\":[{\"resourceType\":\"AllergyIntolerance\",\"id\":\"alg-late\","
+                             "\"code\":{\"text\":\"青霉素\"},\"patient\":{\"reference\":\"%s\"}},%s]}",
+                             late->patient, task_text);
+  plant = g_strconcat (late->sb->base, "/sandbox/control/plant", NULL);
+  g_assert_cmpuint (request ("POST", plant, "application/json", planted, NULL, NULL), ==, 200);
+}
+
+static gboolean
+bundle_holds (Desk       *d,
+              const char *task_id,
+              const char *reference)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) bundle = pd_rx_cache_load (d->session, PD_RX_BUNDLE, task_id, NULL, &error);
+  JsonArray *entries;
+
+  g_assert_no_error (error);
+  entries = json_object_get_array_member (json_node_get_object (bundle), "entry");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (entries, i), "fullUrl"), reference) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static guint
+searches_of (GPtrArray  *urls,
+             const char *type)
+{
+  g_autofree char *needle = g_strconcat ("/fhir/", type, "?", NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < urls->len; i++)
+    n += strstr (urls->pdata[i], needle) != NULL;
+  return n;
+}
+
+/* A thousand prescriptions of 24 patients, on ten pages: each patient's
+ * record is fetched once, on the first page, and serves the nine pages
+ * after it — except for a Task changed after the record was fetched,
+ * whose patient's record is fetched again, with the allergy recorded
+ * meanwhile. */
+static void
+test_patient_record_once (void)
+{
+  g_autofree char *state = new_state ("record-once");
+  g_autofree char *bulk = NULL;
+  g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first_of_patient = NULL;
+  Sandbox sb;
+  Desk d = { 0 };
+  PdSyncStats s = { 0 };
+  Late late = { &sb, state, NULL, NULL };
+  PdFhirClient *client;
+
+  sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--no-demo", NULL);
+  bulk = g_strconcat (sb.base, "/sandbox/control/bulk-load", NULL);
+  g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"prescriptions\":1000}", NULL, NULL), ==, 200);
+  desk_open (&d, &sb, "record-once.db", "Practitioner/ph-1", "YS-110105-0001");
+  client = pd_fhir_client_new (sb.config, &error);
+  g_assert_no_error (error);
+  pd_fhir_client_log_gets (client, urls);
+  pd_hospital_link_free (d.link);
+  d.link = pd_hospital_link_new (d.session, client, d.kb);
+
+  g_assert_true (pd_hospital_link_pull (d.link, NULL, record_allergy_after_first_page, &late, &s, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (s.pages, >=, 10);
+  g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription"), ==, 1000);
+  /* Once on the first page for everybody, once more for the late Task's patient. */
+  g_assert_cmpuint (searches_of (urls, "Condition"), ==, 2);
+  g_assert_cmpuint (searches_of (urls, "AllergyIntolerance"), ==, 2);
+  g_assert_cmpuint (searches_of (urls, "Observation"), ==, 2);
+  g_assert_cmpuint (searches_of (urls, "MedicationRequest"), >=, 10);
+  /* The late Task's Bundle has the late allergy; the patient's earlier ones were pulled before it. */
+  g_assert_nonnull (late.task_id);
+  g_assert_true (bundle_holds (&d, late.task_id, "AllergyIntolerance/alg-late"));
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT task_id FROM prescription WHERE patient_ref = '%s' AND task_id <> '%s'"
+                                            " ORDER BY authored_at, id LIMIT 1", late.patient, late.task_id);
+
+    first_of_patient = db_text (&d, sql);
+  }
+  g_assert_nonnull (first_of_patient);
+  g_assert_false (bundle_holds (&d, first_of_patient, "AllergyIntolerance/alg-late"));
+  pd_sync_stats_clear (&s);
+  g_free (late.task_id);
+  g_free (late.patient);
+  desk_close (&d);
+  sandbox_stop (&sb, SIGTERM);
+}
+
 /* pharmdesk-cli sync killed mid-way, then again: a consistent cache. */
 static void
 test_sigkill_mid_sync (void)
@@ -702,6 +827,7 @@ main (int    argc,
   harness_init ();
   g_test_add_func ("/hospital/pull", test_pull);
   g_test_add_func ("/hospital/paging-equal-timestamps", test_paging_equal_timestamps);
+  g_test_add_func ("/hospital/patient-record-once", test_patient_record_once);
   g_test_add_func ("/hospital/claim-race", test_claim_race);
   g_test_add_func ("/hospital/offline-day", test_offline_day);
   g_test_add_func ("/hospital/cancel-mid-review", test_cancel_mid_review);

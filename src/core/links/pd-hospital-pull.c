@@ -9,13 +9,16 @@
 #include "pd-clock.h"
 #include "pd-fhir-reader.h"
 #include "pd-hospital-private.h"
+#include "pd-patient-record.h"
 #include "pd-rx-cache.h"
 
 /* The pull of hospital.md's "Work queue": Task pages from the cursor
  * (`ge`, so equal timestamps across a page boundary are never lost),
  * skipping what the cache holds at the same (id, versionId); then, per
  * page, what the new Tasks need, in a few batched searches; then one
- * transaction per page with the cursor. */
+ * transaction per page with the cursor. A patient's record is fetched
+ * once a pull while it stays fresh (pd-patient-record.h), not once for
+ * each page on which the patient has a prescription. */
 
 #define TASK_CODE "urn%3Apharmdesk%3Atask%7Crx-review"
 #define OBSERVATION_CODES "29463-7,82810-3,63895-7,urn%3Apharmdesk%3Aobservation%7Cskin-test"
@@ -24,8 +27,8 @@
 typedef struct {
   GHashTable *by_ref;      /* "Type/id" → JsonObject* (owned by nodes) */
   GPtrArray  *nodes;       /* JsonNode*, keeping the objects alive */
-  GHashTable *by_patient;  /* "Patient/id" → GPtrArray of Condition, Observation, AllergyIntolerance */
   GHashTable *by_target;   /* "MedicationRequest/id" → GPtrArray of Provenance */
+  gint64      as_of_us;    /* the earliest Bundle.timestamp of the searches; G_MININT64 when one had none */
 } Found;
 
 static void
@@ -45,41 +48,42 @@ index_under (GHashTable *index,
   g_ptr_array_add (list, resource);
 }
 
-/* Who each fetched resource belongs to, once per page. */
+/* Which line each fetched signature is for, once per page. */
 static void
 index_found (Found *found)
 {
   GHashTableIter it;
-  gpointer key, value;
+  gpointer value;
 
   g_hash_table_iter_init (&it, found->by_ref);
-  while (g_hash_table_iter_next (&it, &key, &value))
+  while (g_hash_table_iter_next (&it, NULL, &value))
     {
       JsonObject *r = value;
-      const char *type = pd_json_str (r, "resourceType");
+      JsonArray *targets = pd_json_arr (r, "target");
 
-      if (g_strcmp0 (type, "Provenance") == 0)
+      if (g_strcmp0 (pd_json_str (r, "resourceType"), "Provenance") != 0)
+        continue;
+      for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
         {
-          JsonArray *targets = pd_json_arr (r, "target");
-
-          for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
-            {
-              g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"), "MedicationRequest");
-
-              if (id != NULL)
-                index_under (found->by_target, g_strconcat ("MedicationRequest/", id, NULL), r);
-            }
-        }
-      else if (g_strcmp0 (type, "Condition") == 0 || g_strcmp0 (type, "Observation") == 0
-               || g_strcmp0 (type, "AllergyIntolerance") == 0)
-        {
-          const char *member = g_str_equal (type, "AllergyIntolerance") ? "patient" : "subject";
-          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (r, member), "reference"), "Patient");
+          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"), "MedicationRequest");
 
           if (id != NULL)
-            index_under (found->by_patient, g_strconcat ("Patient/", id, NULL), r);
+            index_under (found->by_target, g_strconcat ("MedicationRequest/", id, NULL), r);
         }
     }
+}
+
+/* When the hospital assembled a searchset: Bundle.timestamp, else its
+ * meta.lastUpdated; G_MININT64 when it says neither. */
+static gint64
+searchset_time (JsonObject *bundle)
+{
+  const char *when = pd_json_str (bundle, "timestamp");
+  gint64 us;
+
+  if (when == NULL)
+    when = pd_json_str (pd_json_obj (bundle, "meta"), "lastUpdated");
+  return when != NULL && pd_time_parse_fhir (when, FALSE, &us) ? us : G_MININT64;
 }
 
 static void
@@ -130,6 +134,7 @@ search_all (PdHospitalLink *link,
           if (resource != NULL)
             found_add (found, resource);
         }
+      found->as_of_us = MIN (found->as_of_us, searchset_time (json_node_get_object (answer.body)));
       next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
       pd_fhir_answer_clear (&answer);
     }
@@ -179,68 +184,6 @@ add_unique (GPtrArray  *array,
   g_ptr_array_add (array, value);
 }
 
-/* Everything the new Tasks need, in batched standard searches. */
-static gboolean
-fetch_related (PdHospitalLink *link,
-               GPtrArray      *tasks,
-               Found          *found,
-               GCancellable   *cancellable,
-               GError        **error)
-{
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GPtrArray) lines = g_ptr_array_new ();
-  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
-  g_autoptr(GPtrArray) patients = g_ptr_array_new ();
-
-  for (guint t = 0; t < tasks->len; t++)
-    {
-      JsonArray *inputs = pd_json_arr (tasks->pdata[t], "input");
-      char *patient = pd_fhir_ref_id (pd_json_str (pd_json_obj (tasks->pdata[t], "for"), "reference"), "Patient");
-
-      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
-        {
-          JsonObject *input = pd_json_arr_obj (inputs, i);
-          char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (input, "valueReference"), "reference"), "MedicationRequest");
-
-          if (id == NULL)
-            continue;
-          add_unique (targets, seen, g_strconcat ("MedicationRequest%2F", id, NULL));
-          add_unique (lines, seen, id);
-        }
-      add_unique (patients, seen, patient != NULL ? g_strconcat ("Patient%2F", patient, NULL) : NULL);
-      g_free (patient);
-    }
-  return search_batched (link, "MedicationRequest?_id=",
-                         "&_include=MedicationRequest%3Asubject&_include=MedicationRequest%3Arequester"
-                         "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication",
-                         lines, found, cancellable, error)
-         && search_batched (link, "Provenance?target=", "", targets, found, cancellable, error)
-         && search_batched (link, "Condition?patient=", "", patients, found, cancellable, error)
-         && search_batched (link, "AllergyIntolerance?patient=", "", patients, found, cancellable, error)
-         && search_batched (link, "Observation?patient=", "&code=" OBSERVATION_CODES "", patients, found,
-                            cancellable, error);
-}
-
-static void
-bundle_add (JsonArray  *entries,
-            GHashTable *added,
-            const char *base,
-            JsonObject *resource)
-{
-  g_autofree char *ref = NULL;
-  JsonObject *entry;
-
-  if (resource == NULL)
-    return;
-  ref = g_strconcat (pd_json_str (resource, "resourceType"), "/", pd_json_str (resource, "id"), NULL);
-  if (!g_hash_table_add (added, g_strdup (ref)))
-    return;
-  entry = json_object_new ();
-  json_object_set_string_member (entry, "fullUrl", ref);
-  json_object_set_object_member (entry, "resource", json_object_ref (resource));
-  json_array_add_object_element (entries, entry);
-}
-
 static JsonObject *
 lookup_ref (Found      *found,
             const char *reference)
@@ -267,75 +210,209 @@ lookup_ref (Found      *found,
   return g_hash_table_lookup (found->by_ref, key);
 }
 
-/* The patient observations review.md reads: weight, pregnancy, lactation
- * (the latest countable one of each decides), and skin tests (by line). */
-static const char *patient_codes[] = { "29463-7", "82810-3", "63895-7" };
-
-static int
-patient_code (JsonObject *r)
+static char *
+patient_key (JsonObject *task)
 {
-  if (g_strcmp0 (pd_json_str (r, "resourceType"), "Observation") != 0)
-    return -1;
-  for (guint c = 0; c < G_N_ELEMENTS (patient_codes); c++)
-    if (pd_fhir_codeable_has (pd_json_obj (r, "code"), NULL, patient_codes[c]))
-      return (int) c;
-  return -1;
+  g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (task, "for"), "reference"), "Patient");
+
+  return id != NULL ? g_strconcat ("Patient/", id, NULL) : NULL;
 }
 
-static gboolean
-is_skin_test (JsonObject *r)
+/* The conditions ("Condition/id") a Task's lines give as their reasons. */
+static GHashTable *
+task_reasons (JsonObject *task,
+              Found      *found)
 {
-  return g_strcmp0 (pd_json_str (r, "resourceType"), "Observation") == 0
-         && pd_fhir_codeable_has (pd_json_obj (r, "code"), "urn:pharmdesk:observation", "skin-test");
-}
+  GHashTable *reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  JsonArray *inputs = pd_json_arr (task, "input");
 
-static gboolean
-focuses_on (JsonObject *r,
-            GHashTable *line_refs)
-{
-  JsonArray *focus = pd_json_arr (r, "focus");
-
-  for (guint i = 0; focus != NULL && i < json_array_get_length (focus); i++)
+  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
     {
-      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (focus, i), "reference"), "MedicationRequest");
-      g_autofree char *ref = id != NULL ? g_strconcat ("MedicationRequest/", id, NULL) : NULL;
+      JsonObject *mr = lookup_ref (found, pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"), "reference"));
+      JsonArray *refs = pd_json_arr (mr, "reasonReference");
 
-      if (ref != NULL && g_hash_table_contains (line_refs, ref))
-        return TRUE;
+      for (guint k = 0; refs != NULL && k < json_array_get_length (refs); k++)
+        {
+          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (refs, k), "reference"), "Condition");
+
+          if (id != NULL)
+            g_hash_table_add (reasons, g_strconcat ("Condition/", id, NULL));
+        }
     }
-  return FALSE;
+  return reasons;
+}
+
+/* The patient records of one pull: the latest of each patient, and every
+ * one made, which pages may still read until the pull ends. */
+typedef struct {
+  GHashTable *latest;      /* "Patient/id" → PdPatientRecord* */
+  GPtrArray  *made;        /* PdPatientRecord*, owned */
+} Records;
+
+/* Whether the record of patient serves every Task of the page for them. */
+static gboolean
+record_serves (const PdPatientRecord *record,
+               const char            *patient,
+               GPtrArray             *tasks,
+               Found                 *found)
+{
+  for (guint t = 0; record != NULL && t < tasks->len; t++)
+    {
+      g_autofree char *key = patient_key (tasks->pdata[t]);
+      const char *updated = pd_json_str (pd_json_obj (tasks->pdata[t], "meta"), "lastUpdated");
+      g_autoptr(GHashTable) reasons = NULL;
+      gint64 us;
+
+      if (g_strcmp0 (key, patient) != 0)
+        continue;
+      if (updated == NULL || !pd_time_parse_fhir (updated, FALSE, &us))
+        return FALSE;
+      reasons = task_reasons (tasks->pdata[t], found);
+      if (!pd_patient_record_serves (record, us, reasons))
+        return FALSE;
+    }
+  return record != NULL;
+}
+
+/* The records of the page's patients: those of this pull that still serve,
+ * the others fetched anew in the three batched searches of hospital.md. */
+static gboolean
+fetch_records (PdHospitalLink *link,
+               GPtrArray      *tasks,
+               Found          *found,
+               Records        *records,
+               GHashTable     *page_records,
+               GCancellable   *cancellable,
+               GError        **error)
+{
+  g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);    /* "Patient/id" */
+  g_autoptr(GPtrArray) escaped = g_ptr_array_new_with_free_func (g_free);  /* "Patient%2Fid" */
+  g_autoptr(GHashTable) by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr(GHashTable) by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  Found fresh = { by_ref, nodes, NULL, G_MAXINT64 };
+  GHashTableIter it;
+  gpointer value;
+
+  for (guint t = 0; t < tasks->len; t++)
+    {
+      char *patient = patient_key (tasks->pdata[t]);
+      PdPatientRecord *record;
+
+      if (patient == NULL || g_hash_table_contains (page_records, patient)
+          || g_ptr_array_find_with_equal_func (stale, patient, g_str_equal, NULL))
+        {
+          g_free (patient);
+          continue;
+        }
+      record = g_hash_table_lookup (records->latest, patient);
+      if (record_serves (record, patient, tasks, found))
+        g_hash_table_insert (page_records, patient, record);
+      else
+        {
+          g_ptr_array_add (escaped, g_strconcat ("Patient%2F", patient + strlen ("Patient/"), NULL));
+          g_ptr_array_add (stale, patient);
+        }
+    }
+  if (stale->len == 0)
+    return TRUE;
+  if (!search_batched (link, "Condition?patient=", "", escaped, &fresh, cancellable, error)
+      || !search_batched (link, "AllergyIntolerance?patient=", "", escaped, &fresh, cancellable, error)
+      || !search_batched (link, "Observation?patient=", "&code=" OBSERVATION_CODES "", escaped, &fresh, cancellable, error))
+    return FALSE;
+  g_hash_table_iter_init (&it, by_ref);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      JsonObject *r = value;
+      const char *member = g_strcmp0 (pd_json_str (r, "resourceType"), "AllergyIntolerance") == 0 ? "patient" : "subject";
+      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (r, member), "reference"), "Patient");
+
+      if (id != NULL)
+        index_under (by_patient, g_strconcat ("Patient/", id, NULL), r);
+    }
+  for (guint i = 0; i < stale->len; i++)
+    {
+      PdPatientRecord *record = pd_patient_record_new (g_hash_table_lookup (by_patient, stale->pdata[i]),
+                                                       fresh.as_of_us == G_MAXINT64 ? G_MININT64 : fresh.as_of_us);
+
+      g_ptr_array_add (records->made, record);
+      g_hash_table_replace (records->latest, g_strdup (stale->pdata[i]), record);
+      g_hash_table_insert (page_records, g_strdup (stale->pdata[i]), record);
+    }
+  return TRUE;
+}
+
+/* Everything the new Tasks need, in batched standard searches. */
+static gboolean
+fetch_related (PdHospitalLink *link,
+               GPtrArray      *tasks,
+               Found          *found,
+               Records        *records,
+               GHashTable     *page_records,
+               GCancellable   *cancellable,
+               GError        **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) lines = g_ptr_array_new ();
+  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
+
+  for (guint t = 0; t < tasks->len; t++)
+    {
+      JsonArray *inputs = pd_json_arr (tasks->pdata[t], "input");
+
+      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+        {
+          JsonObject *input = pd_json_arr_obj (inputs, i);
+          char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (input, "valueReference"), "reference"), "MedicationRequest");
+
+          if (id == NULL)
+            continue;
+          add_unique (targets, seen, g_strconcat ("MedicationRequest%2F", id, NULL));
+          add_unique (lines, seen, id);
+        }
+    }
+  return search_batched (link, "MedicationRequest?_id=",
+                         "&_include=MedicationRequest%3Asubject&_include=MedicationRequest%3Arequester"
+                         "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication",
+                         lines, found, cancellable, error)
+         && search_batched (link, "Provenance?target=", "", targets, found, cancellable, error)
+         && fetch_records (link, tasks, found, records, page_records, cancellable, error);
 }
 
 static void
-add_reason_refs (GHashTable *reasons,
-                 JsonObject *mr)
+bundle_add (JsonArray  *entries,
+            GHashTable *added,
+            JsonObject *resource)
 {
-  JsonArray *refs = pd_json_arr (mr, "reasonReference");
+  g_autofree char *ref = NULL;
+  JsonObject *entry;
 
-  for (guint i = 0; refs != NULL && i < json_array_get_length (refs); i++)
-    {
-      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (refs, i), "reference"), "Condition");
-
-      if (id != NULL)
-        g_hash_table_add (reasons, g_strconcat ("Condition/", id, NULL));
-    }
+  if (resource == NULL)
+    return;
+  ref = g_strconcat (pd_json_str (resource, "resourceType"), "/", pd_json_str (resource, "id"), NULL);
+  if (!g_hash_table_add (added, g_strdup (ref)))
+    return;
+  entry = json_object_new ();
+  json_object_set_string_member (entry, "fullUrl", ref);
+  json_object_set_object_member (entry, "resource", json_object_ref (resource));
+  json_array_add_object_element (entries, entry);
 }
 
 /* A collection Bundle of everything the review reads for one Task. */
 static JsonNode *
-assemble (PdHospitalLink *link,
-          JsonObject     *task,
-          Found          *found)
+assemble (JsonObject *task,
+          Found      *found,
+          GHashTable *page_records)
 {
   JsonObject *bundle = json_object_new ();
   JsonArray *entries = json_array_new ();
   g_autoptr(GHashTable) added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) line_refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   JsonArray *inputs = pd_json_arr (task, "input");
-  const char *patient_ref = pd_json_str (pd_json_obj (task, "for"), "reference");
+  g_autofree char *patient = patient_key (task);
+  PdPatientRecord *record = patient != NULL ? g_hash_table_lookup (page_records, patient) : NULL;
   GHashTableIter it;
-  gpointer key, value;
-  const char *base = pd_fhir_client_get_base (link->client);
+  gpointer key;
 
   json_object_set_string_member (bundle, "resourceType", "Bundle");
   json_object_set_string_member (bundle, "type", "collection");
@@ -349,69 +426,33 @@ assemble (PdHospitalLink *link,
       if (mr == NULL)
         continue;
       g_hash_table_add (line_refs, g_strconcat ("MedicationRequest/", pd_json_str (mr, "id"), NULL));
-      bundle_add (entries, added, base, mr);
-      bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "subject"), "reference")));
+      bundle_add (entries, added, mr);
+      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "subject"), "reference")));
       requester = lookup_ref (found, pd_json_str (pd_json_obj (mr, "requester"), "reference"));
-      bundle_add (entries, added, base, requester);
+      bundle_add (entries, added, requester);
       if (requester != NULL)
-        bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (requester, "practitioner"), "reference")));
-      bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "encounter"), "reference")));
-      bundle_add (entries, added, base, lookup_ref (found, pd_json_str (pd_json_obj (mr, "medicationReference"), "reference")));
+        bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (requester, "practitioner"), "reference")));
+      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "encounter"), "reference")));
+      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "medicationReference"), "reference")));
     }
-  bundle_add (entries, added, base, lookup_ref (found, patient_ref));
+  bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (task, "for"), "reference")));
   g_hash_table_iter_init (&it, line_refs);
-  while (g_hash_table_iter_next (&it, &key, &value))
+  while (g_hash_table_iter_next (&it, &key, NULL))
     {
       GPtrArray *provenances = g_hash_table_lookup (found->by_target, key);
 
       for (guint i = 0; provenances != NULL && i < provenances->len; i++)
-        bundle_add (entries, added, base, provenances->pdata[i]);
+        bundle_add (entries, added, provenances->pdata[i]);
     }
-  if (patient_ref != NULL)
+  /* What review.md reads of the patient's record, not all of it: a
+   * chronic patient's history would otherwise grow every Bundle. */
+  if (record != NULL)
     {
-      g_autofree char *id = pd_fhir_ref_id (patient_ref, "Patient");
-      g_autofree char *key_ref = id != NULL ? g_strconcat ("Patient/", id, NULL) : NULL;
-      GPtrArray *own = key_ref != NULL ? g_hash_table_lookup (found->by_patient, key_ref) : NULL;
-      g_autoptr(GHashTable) reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      gint64 latest[G_N_ELEMENTS (patient_codes)];
+      g_autoptr(GHashTable) reasons = task_reasons (task, found);
+      g_autoptr(GPtrArray) picked = pd_patient_record_pick (record, line_refs, reasons);
 
-      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
-        add_reason_refs (reasons, lookup_ref (found, pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"),
-                                                                  "reference")));
-      /* What review.md reads of the patient's record, not all of it: a
-       * chronic patient's history would otherwise grow every Bundle. */
-      for (guint c = 0; c < G_N_ELEMENTS (patient_codes); c++)
-        latest[c] = G_MININT64;
-      for (guint i = 0; own != NULL && i < own->len; i++)
-        {
-          int c = patient_code (own->pdata[i]);
-
-          if (c >= 0 && pd_fhir_observation_counts (own->pdata[i]))
-            latest[c] = MAX (latest[c], pd_fhir_observation_time (own->pdata[i]));
-        }
-      for (guint i = 0; own != NULL && i < own->len; i++)
-        {
-          JsonObject *r = own->pdata[i];
-          const char *type = pd_json_str (r, "resourceType");
-          int c;
-
-          if (g_strcmp0 (type, "AllergyIntolerance") == 0)
-            bundle_add (entries, added, base, r);
-          else if (g_strcmp0 (type, "Condition") == 0)
-            {
-              g_autofree char *ref = g_strconcat ("Condition/", pd_json_str (r, "id"), NULL);
-
-              if (g_hash_table_contains (reasons, ref))
-                bundle_add (entries, added, base, r);
-            }
-          else if (is_skin_test (r))
-            {
-              if (focuses_on (r, line_refs))
-                bundle_add (entries, added, base, r);
-            }
-          else if ((c = patient_code (r)) >= 0 && pd_fhir_observation_counts (r) && pd_fhir_observation_time (r) == latest[c])
-            bundle_add (entries, added, base, r);
-        }
+      for (guint i = 0; i < picked->len; i++)
+        bundle_add (entries, added, picked->pdata[i]);
     }
   return pd_json_node_take (bundle);
 }
@@ -422,9 +463,9 @@ typedef struct {
   GPtrArray  *tasks;         /* JsonObject* */
   GHashTable *by_ref;
   GPtrArray  *nodes;
-  GHashTable *by_patient;
   GHashTable *by_target;
   Found       found;
+  GHashTable *records;       /* "Patient/id" → PdPatientRecord* (the pull's) */
   GHashTable *prepared;      /* JsonObject* task → PdRxPrepared* */
   char       *cursor;        /* the largest lastUpdated so far */
   char       *next;
@@ -439,9 +480,9 @@ page_new (void)
   p->tasks = g_ptr_array_new ();
   p->by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  p->by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   p->by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-  p->found = (Found) { p->by_ref, p->nodes, p->by_patient, p->by_target };
+  p->found = (Found) { p->by_ref, p->nodes, p->by_target, G_MAXINT64 };
+  p->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->prepared = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pd_rx_prepared_free);
   return p;
 }
@@ -452,7 +493,7 @@ page_free (Page *p)
   g_hash_table_unref (p->prepared);
   g_clear_pointer (&p->body, json_node_unref);
   g_ptr_array_unref (p->tasks);
-  g_hash_table_unref (p->by_patient);
+  g_hash_table_unref (p->records);
   g_hash_table_unref (p->by_target);
   g_hash_table_unref (p->by_ref);
   g_ptr_array_unref (p->nodes);
@@ -547,19 +588,25 @@ read_cursor_job (PdStore  *store,
   return TRUE;
 }
 
-/* The fetching half of the pull, on its own thread: pages and what their
- * Tasks need, two pages ahead of the storing half at most, so that the
- * hospital's answers and our storing overlap. */
+/* The pull runs in three stages, each on its own thread, so that the
+ * hospital's answers, our preparing and our storing overlap: fetching
+ * (pages and what their Tasks need, and the pull's patient records),
+ * preparing (assembling, sealing, the engine) and storing (one
+ * transaction a page, in order). At most AHEAD pages are on their way. */
+#define AHEAD 3
+
 typedef struct {
   PdHospitalLink *link;
   GCancellable   *cancellable;
   char           *first;
   char           *cursor;
   gint64          cursor_us;
-  GAsyncQueue    *pages;
+  GAsyncQueue    *pages;      /* fetched → preparing */
+  GAsyncQueue    *prepared;   /* prepared → storing */
   GMutex          lock;
   GCond           cond;
   guint           ahead;
+  Records         records;    /* the fetching thread's alone */
 } Fetcher;
 
 static Page *
@@ -602,13 +649,13 @@ fetch_page (Fetcher    *f,
     }
   p->cursor = g_strdup (f->cursor);
   p->next = g_strdup (pd_fhir_next_link (json_node_get_object (p->body)));
-  if (p->tasks->len > 0 && fetch_related (f->link, p->tasks, &p->found, f->cancellable, &p->error))
+  if (p->tasks->len > 0 && fetch_related (f->link, p->tasks, &p->found, &f->records, p->records, f->cancellable, &p->error))
     index_found (&p->found);
   return p;
 }
 
-/* Assembling, sealing and the engine: on the storing thread, but outside
- * the transaction, while the fetching thread waits for the next page. */
+/* Assembling, sealing and the engine: no database, so outside the
+ * storing thread's transaction. */
 static gboolean
 prepare_page (PdHospitalLink *link,
               Page           *p,
@@ -616,7 +663,7 @@ prepare_page (PdHospitalLink *link,
 {
   for (guint i = 0; i < p->tasks->len; i++)
     {
-      g_autoptr(JsonNode) bundle = assemble (link, p->tasks->pdata[i], &p->found);
+      g_autoptr(JsonNode) bundle = assemble (p->tasks->pdata[i], &p->found, p->records);
       PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->tasks->pdata[i], bundle, error);
 
       if (prepared == NULL)
@@ -637,7 +684,7 @@ fetcher_main (gpointer data)
       Page *p;
 
       g_mutex_lock (&f->lock);
-      while (f->ahead >= 2 && !g_cancellable_is_cancelled (f->cancellable))
+      while (f->ahead >= AHEAD && !g_cancellable_is_cancelled (f->cancellable))
         g_cond_wait (&f->cond, &f->lock);
       f->ahead++;
       g_mutex_unlock (&f->lock);
@@ -645,6 +692,25 @@ fetcher_main (gpointer data)
       g_free (url);
       url = p->error == NULL ? g_strdup (p->next) : NULL;
       g_async_queue_push (f->pages, p);
+    }
+  return NULL;
+}
+
+/* The preparing stage: every page passes through, the last one too. */
+static gpointer
+preparer_main (gpointer data)
+{
+  Fetcher *f = data;
+  gboolean last = FALSE;
+
+  while (!last)
+    {
+      Page *p = g_async_queue_pop (f->pages);
+
+      last = p->error != NULL || p->next == NULL;
+      if (p->error == NULL && !g_cancellable_is_cancelled (f->cancellable))
+        prepare_page (f->link, p, &p->error);
+      g_async_queue_push (f->prepared, p);
     }
   return NULL;
 }
@@ -686,7 +752,7 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   g_autoptr(GCancellable) own = g_cancellable_new ();
   g_autofree char *cursor = NULL;
   Fetcher f = { link, own };
-  GThread *thread;
+  GThread *thread, *preparer;
   gulong handler = 0;
   gboolean ok = TRUE;
 
@@ -704,13 +770,17 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_own), own, NULL);
   f.pages = g_async_queue_new ();
+  f.records.latest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  f.records.made = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_patient_record_free);
   g_mutex_init (&f.lock);
   g_cond_init (&f.cond);
+  f.prepared = g_async_queue_new ();
   thread = g_thread_new ("pd-hospital-fetch", fetcher_main, &f);
+  preparer = g_thread_new ("pd-hospital-prep", preparer_main, &f);
 
   for (;;)
     {
-      g_autoptr(Page) p = g_async_queue_pop (f.pages);
+      g_autoptr(Page) p = g_async_queue_pop (f.prepared);
       g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
       PageJob job = { link, p->tasks, fresh, &p->found, p->prepared, p->cursor, stats };
       gboolean last = p->error != NULL || p->next == NULL;
@@ -726,12 +796,13 @@ pd_hospital_link_pull (PdHospitalLink     *link,
         {
           g_propagate_error (error, g_steal_pointer (&p->error));
           ok = FALSE;
+          stop_fetcher (&f);
         }
       if (ok)
         {
           stats->pages++;
           stats->tasks_seen += p->tasks->len;
-          if (!prepare_page (link, p, error) || !pd_store_write (store, write_page, &job, error))
+          if (!pd_store_write (store, write_page, &job, error))
             {
               ok = FALSE;
               stop_fetcher (&f);
@@ -749,16 +820,23 @@ pd_hospital_link_pull (PdHospitalLink     *link,
         break;
     }
   g_thread_join (thread);
+  g_thread_join (preparer);
   /* Pages fetched after a failure of ours. */
   {
     Page *rest;
 
     while ((rest = g_async_queue_try_pop (f.pages)) != NULL)
       page_free (rest);
+    while ((rest = g_async_queue_try_pop (f.prepared)) != NULL)
+      page_free (rest);
   }
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
   g_async_queue_unref (f.pages);
+  g_async_queue_unref (f.prepared);
+  /* Only now: the pages read them until the last one is stored. */
+  g_hash_table_unref (f.records.latest);
+  g_ptr_array_unref (f.records.made);
   g_mutex_clear (&f.lock);
   g_cond_clear (&f.cond);
   g_free (f.first);
