@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-/* What the display tests share: running the main loop for a while or
- * until a condition holds, and screenshots (PD_SCREENSHOT_DIR) named
- * after the step and the test's mode. Header-only: one test file each. */
+/* What the display tests share: the mode and language (PD_TEST_MODE),
+ * running the real application with the tests once its window is up,
+ * running the main loop for a while or until a condition holds, and
+ * screenshots (PD_SCREENSHOT_DIR) named after the step and the mode.
+ * Header-only: one test file each. */
 
 #include <adwaita.h>
 
+#include "pd-application.h"
+#include "pd-ui.h"
+#include "pd-window.h"
+
 static const char *mode;
+static gboolean zh;
+static PdApplication *app;
+static PdWindow *window;
 
 static inline void
 spin (guint ms)
@@ -54,4 +63,66 @@ shoot (GtkWidget  *widget,
   file = g_strdup_printf ("%s-%s.png", name, mode);
   path = g_build_filename (dir, file, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+/* Before anything else: the mode ("en" unless PD_TEST_MODE says), the
+ * interface language it implies, fast key derivation, g_test_init (). */
+static inline void
+pd_test_ui_init (int    *argc,
+                 char ***argv)
+{
+  mode = g_getenv ("PD_TEST_MODE") != NULL ? g_getenv ("PD_TEST_MODE") : "en";
+  zh = g_str_equal (mode, "zh_CN");
+  g_setenv ("PHARMDESK_KDF", "fast-insecure", TRUE);
+  if (zh)
+    g_setenv ("LANGUAGE", "zh_CN", TRUE);
+  pd_ui_init_i18n ();
+  g_test_init (argc, argv, NULL);
+}
+
+typedef struct {
+  int   width, height;            /* of the window; 0: its own */
+  void (*window_up) (void);       /* before the tests, on the window; or NULL */
+  int   status;
+} PdTestUiRun;
+
+static gboolean
+pd_test_ui_tests_cb (gpointer user_data)
+{
+  PdTestUiRun *run = user_data;
+
+  window = PD_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_nonnull (window);
+  if (run->width > 0)
+    gtk_window_set_default_size (GTK_WINDOW (window), run->width, run->height);
+  if (run->window_up != NULL)
+    run->window_up ();
+  spin (300);
+  run->status = g_test_run ();
+  g_application_quit (G_APPLICATION (app));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pd_test_ui_activate_cb (GApplication *application,
+                        PdTestUiRun  *run)
+{
+  g_idle_add (pd_test_ui_tests_cb, run);
+}
+
+/* The application on app_argv (NULL-terminated), the added tests once its
+ * window is up; g_test_run ()'s status. */
+static inline int
+pd_test_ui_run (char         **app_argv,
+                int            width,
+                int            height,
+                void         (*window_up) (void))
+{
+  PdTestUiRun run = { width, height, window_up, 1 };
+
+  app = pd_application_new ();
+  g_signal_connect_after (app, "activate", G_CALLBACK (pd_test_ui_activate_cb), &run);
+  g_application_run (G_APPLICATION (app), (int) g_strv_length (app_argv), app_argv);
+  g_clear_object (&app);
+  return run.status;
 }

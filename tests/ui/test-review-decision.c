@@ -30,9 +30,6 @@
 
 #define PASSWORD "pharmacist-password"
 
-static PdApplication *app;
-static PdWindow *window;
-static gboolean zh;
 static Sandbox sb;
 static char *state;
 static pid_t sandbox_pid;
@@ -497,28 +494,12 @@ prepare_database (const char *path)
   pd_store_close (db);
 }
 
-static gboolean
-run_tests_cb (gpointer user_data)
-{
-  int *status = user_data;
-
-  window = PD_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
-  /* No notification daemon under Xvfb: the test counts the sync
-   * service's announcements instead of desktop notifications. */
-  g_settings_set_boolean (pd_application_get_settings (app), "notifications", FALSE);
-  spin (300);
-  *status = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  return G_SOURCE_REMOVE;
-}
-
+/* No notification daemon under Xvfb: the test counts the sync service's
+ * announcements instead of desktop notifications. */
 static void
-activate_cb (GApplication *application,
-             int          *status)
+without_notifications (void)
 {
-  g_idle_add (run_tests_cb, status);
+  g_settings_set_boolean (pd_application_get_settings (app), "notifications", FALSE);
 }
 
 int
@@ -532,13 +513,7 @@ main (int    argc,
   char *app_argv[4];
   int status = 1;
 
-  mode = g_getenv ("PD_TEST_MODE") != NULL ? g_getenv ("PD_TEST_MODE") : "en";
-  zh = g_str_equal (mode, "zh_CN");
-  g_setenv ("PHARMDESK_KDF", "fast-insecure", TRUE);
-  if (zh)
-    g_setenv ("LANGUAGE", "zh_CN", TRUE);
-  pd_ui_init_i18n ();
-  g_test_init (&argc, &argv, NULL);
+  pd_test_ui_init (&argc, &argv);
 
   harness_init ();
   signal (SIGABRT, fatal_signal);
@@ -569,10 +544,7 @@ main (int    argc,
   app_argv[1] = db_arg;
   app_argv[2] = config_arg;
   app_argv[3] = NULL;
-  app = pd_application_new ();
-  g_signal_connect_after (app, "activate", G_CALLBACK (activate_cb), &status);
-  g_application_run (G_APPLICATION (app), 3, app_argv);
-  g_clear_object (&app);
+  status = pd_test_ui_run (app_argv, 1280, 800, without_notifications);
 
   sandbox_stop (&sb, SIGTERM);
   sandbox_pid = 0;

@@ -20,9 +20,6 @@
  * knowledge base, signed in, searched and filtered. PD_TEST_MODE is "en"
  * or "zh_CN"; PD_SCREENSHOT_DIR collects what the screen showed. */
 
-static PdApplication *app;
-static PdWindow *window;
-static gboolean zh;
 
 #define ME "Practitioner/ph-1"
 
@@ -271,27 +268,6 @@ prepare_database (const char *path)
   pd_store_close (store);
 }
 
-static gboolean
-run_tests_cb (gpointer user_data)
-{
-  int *status = user_data;
-
-  window = PD_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 720);
-  spin (300);
-  *status = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-activate_cb (GApplication *application,
-             int          *status)
-{
-  g_idle_add (run_tests_cb, status);
-}
-
 int
 main (int    argc,
       char **argv)
@@ -300,15 +276,8 @@ main (int    argc,
   g_autofree char *db_path = g_build_filename (dir, "pharmdesk.db", NULL);
   g_autofree char *db_arg = g_strdup_printf ("--db=%s", db_path);
   char *app_argv[3];
-  int status = 1;
 
-  mode = g_getenv ("PD_TEST_MODE") != NULL ? g_getenv ("PD_TEST_MODE") : "en";
-  zh = g_str_equal (mode, "zh_CN");
-  g_setenv ("PHARMDESK_KDF", "fast-insecure", TRUE);
-  if (zh)
-    g_setenv ("LANGUAGE", "zh_CN", TRUE);
-  pd_ui_init_i18n ();
-  g_test_init (&argc, &argv, NULL);
+  pd_test_ui_init (&argc, &argv);
   prepare_database (db_path);
 
   g_test_add_func ("/review/sign-in", test_sign_in);
@@ -321,9 +290,5 @@ main (int    argc,
   app_argv[0] = argv[0];
   app_argv[1] = db_arg;
   app_argv[2] = NULL;
-  app = pd_application_new ();
-  g_signal_connect_after (app, "activate", G_CALLBACK (activate_cb), &status);
-  g_application_run (G_APPLICATION (app), 2, app_argv);
-  g_clear_object (&app);
-  return status;
+  return pd_test_ui_run (app_argv, 1100, 720, NULL);
 }

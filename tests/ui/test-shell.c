@@ -22,10 +22,7 @@
  * set-up: "en" (no links configured), "zh_CN" (the same, in Chinese) or
  * "refused" (a database that is not PharmDesk's). */
 
-static PdApplication *app;
-static PdWindow *window;
 static char *db_path;
-static gboolean zh;
 
 static GtkWindow *
 find_window (GType type)
@@ -232,42 +229,15 @@ test_refused_database (void)
   g_assert_cmpstr (content, ==, "patients.xlsx is not a database\n");
 }
 
-static gboolean
-run_tests_cb (gpointer user_data)
-{
-  int *status = user_data;
-
-  window = PD_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  spin (300);
-  *status = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-activate_cb (GApplication *application,
-             int          *status)
-{
-  g_idle_add (run_tests_cb, status);
-}
-
 int
 main (int    argc,
       char **argv)
 {
   g_autofree char *dir = g_dir_make_tmp ("pd-ui-XXXXXX", NULL);
   g_autofree char *db_arg = NULL;
-  char *app_argv[4];
-  int status = 1;
+  char *app_argv[3];
 
-  mode = g_getenv ("PD_TEST_MODE") != NULL ? g_getenv ("PD_TEST_MODE") : "en";
-  zh = g_str_equal (mode, "zh_CN");
-  g_setenv ("PHARMDESK_KDF", "fast-insecure", TRUE);
-  if (g_str_equal (mode, "zh_CN"))
-    g_setenv ("LANGUAGE", "zh_CN", TRUE);
-  pd_ui_init_i18n ();
-  g_test_init (&argc, &argv, NULL);
+  pd_test_ui_init (&argc, &argv);
 
   db_path = g_build_filename (dir, "pharmdesk.db", NULL);
   if (g_str_equal (mode, "refused"))
@@ -291,9 +261,5 @@ main (int    argc,
       g_test_add_func ("/ui/windows-open", test_windows_open);
     }
 
-  app = pd_application_new ();
-  g_signal_connect_after (app, "activate", G_CALLBACK (activate_cb), &status);
-  g_application_run (G_APPLICATION (app), 2, app_argv);
-  g_clear_object (&app);
-  return status;
+  return pd_test_ui_run (app_argv, 0, 0, NULL);
 }
