@@ -391,9 +391,18 @@ build (PdRxPane *self)
       g_autofree char *text = NULL;
 
       if (conflict != NULL)
-        text = g_strdup_printf (_("Conflict: the hospital did not take your %s (%s). The prescription below is as the hospital now has it; the queue shows who holds it."),
-                                pd_outbox_operation_text (conflict->operation),
-                                conflict->error != NULL ? conflict->error : pd_outbox_state_text (conflict->state));
+        {
+          const char *why = conflict->error != NULL ? conflict->error : pd_outbox_state_text (conflict->state);
+
+          /* A whole sentence each: "your %s" would need the noun in the
+           * middle of a sentence, in the sentence's own case. */
+          if (g_strcmp0 (conflict->operation, "claim") == 0)
+            text = g_strdup_printf (_("Conflict: the hospital did not take your claim (%s). The prescription below is as the hospital now has it; the queue shows who holds it."), why);
+          else if (g_strcmp0 (conflict->operation, "release") == 0)
+            text = g_strdup_printf (_("Conflict: the hospital did not take your release (%s). The prescription below is as the hospital now has it; the queue shows who holds it."), why);
+          else
+            text = g_strdup_printf (_("Conflict: the hospital did not take your decision (%s). The prescription below is as the hospital now has it; the queue shows who holds it."), why);
+        }
       else
         text = g_strdup (_("Conflict: the hospital changed this prescription while you were working on it. It is shown below as the hospital now has it."));
       gtk_label_set_label (self->conflict_label, text);
@@ -699,6 +708,12 @@ GtkWindow *
 pd_rx_pane_get_dialog (PdRxPane *self)
 {
   return self->dialog;
+}
+
+const char *
+pd_rx_pane_get_conflict (PdRxPane *self)
+{
+  return gtk_revealer_get_reveal_child (self->conflict_revealer) ? gtk_label_get_label (self->conflict_label) : NULL;
 }
 
 const char *

@@ -36,5 +36,7 @@ GtkWindow      *pd_rx_pane_get_dialog       (PdRxPane    *self);
 const char     *pd_rx_pane_get_last_decision (PdRxPane   *self);
 /* Claim or release under way. */
 gboolean        pd_rx_pane_is_busy          (PdRxPane    *self);
+/* The conflict banner's words while it shows, else NULL. */
+const char     *pd_rx_pane_get_conflict     (PdRxPane    *self);
 
 G_END_DECLS

@@ -494,6 +494,56 @@ prepare_database (const char *path)
   pd_store_close (db);
 }
 
+/* The prescriber cancels a prescription the pharmacist has claimed, and
+ * the pharmacist approves it on the cache before the cancellation shows:
+ * the decision comes back as a conflict, said above the prescription. */
+static void
+test_conflict_banner (void)
+{
+  PdRxPane *p = pane ();
+  g_autofree char *other = local_text ("SELECT uuid FROM prescription WHERE status = 'requested' AND verdict = 'pass'"
+                                       " AND has_block = 0 ORDER BY id", NULL);
+  g_autofree char *number = NULL;
+  g_autofree char *cancel_url = NULL;
+  g_autofree char *body = NULL;
+  PdDecisionDialog *dialog;
+  const char *banner;
+
+  g_assert_nonnull (other);
+  g_assert_true (pd_review_page_select (review_page (), other));
+  g_assert_null (pd_rx_pane_get_conflict (p));
+  click (pd_rx_pane_get_button (p, "claim"));
+  WAIT_FOR (!pd_rx_pane_is_busy (p));
+  WAIT_FOR (local_count ("SELECT count(*) FROM outbox WHERE operation = 'claim' AND state = 'done' AND subject_uuid = ?",
+                         other) == 1);
+
+  number = local_text ("SELECT rx_number FROM prescription WHERE uuid = ?", other);
+  cancel_url = g_strconcat (sb.base, "/sandbox/control/cancel", NULL);
+  body = g_strdup_printf ("{\"prescription\":\"%s\"}", number);
+  g_assert_cmpuint (request ("POST", cancel_url, "application/json", body, NULL, NULL), ==, 200);
+
+  pd_rx_pane_reload (p);
+  click (pd_rx_pane_get_button (p, "approve"));
+  dialog = PD_DECISION_DIALOG (pd_rx_pane_get_dialog (p));
+  g_assert_nonnull (dialog);
+  for (guint i = 0; i < pd_decision_dialog_get_n_moderate (dialog); i++)
+    gtk_check_button_set_active (pd_decision_dialog_get_ack_check (dialog, i), TRUE);
+  g_assert_cmpuint (pd_decision_dialog_get_n_major (dialog), ==, 0);
+  gtk_editable_set_text (pd_decision_dialog_get_password (dialog), PASSWORD);
+  click (pd_decision_dialog_get_confirm (dialog));
+  WAIT_FOR (pd_rx_pane_get_dialog (p) == NULL);
+
+  /* The decision's sync meets the cancelled Task. */
+  WAIT_FOR ((pd_rx_pane_reload (p), g_strcmp0 (pd_rx_pane_get_view (p)->status, "conflict") == 0));
+  banner = pd_rx_pane_get_conflict (p);
+  g_assert_nonnull (banner);
+  g_test_message ("%s", banner);
+  g_assert_true (g_str_has_prefix (banner, zh ? "冲突：" : "Conflict: "));
+  g_assert_cmpint (local_count ("SELECT count(*) FROM outbox WHERE operation = 'decide' AND state = 'conflict'"
+                                " AND subject_uuid = ?", other), ==, 1);
+  shoot (GTK_WIDGET (window), "review-conflict");
+}
+
 /* No notification daemon under Xvfb: the test counts the sync service's
  * announcements instead of desktop notifications. */
 static void
@@ -537,6 +587,7 @@ main (int    argc,
   g_test_add_func ("/decision/approve", test_approve);
   g_test_add_func ("/decision/hospital-holds-decision", test_hospital_holds_decision);
   g_test_add_func ("/decision/verify", test_verify);
+  g_test_add_func ("/decision/conflict-banner", test_conflict_banner);
 
   db_arg = g_strdup_printf ("--db=%s", db_path);
   config_arg = g_strdup_printf ("--config=%s/client.ini", state);
