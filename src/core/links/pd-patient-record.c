@@ -19,11 +19,16 @@ typedef struct {
 
 struct _PdPatientRecord
 {
+  /* The fetching thread's, set once: what serves () reads. */
   gint64      as_of_us;
   gint64      fetched_us;
-  GPtrArray  *always;       /* char*: allergies, latest observation of each kind */
-  GArray     *skin_tests;   /* SkinTest */
-  GHashTable *conditions;   /* "Condition/id" → char* */
+  GHashTable *condition_ids;  /* "Condition/id" */
+  /* The preparing thread's: the searches' objects until the first pick
+   * makes the texts from them. */
+  GPtrArray  *searched;       /* JsonObject*, or NULL once the texts are made */
+  GPtrArray  *always;         /* char*: allergies, latest observation of each kind */
+  GArray     *skin_tests;     /* SkinTest */
+  GHashTable *conditions;     /* "Condition/id" → char* */
 };
 
 /* The patient observations review.md reads: weight, pregnancy, lactation
@@ -82,17 +87,36 @@ pd_patient_record_new (GPtrArray *resources,
                        gint64     as_of_us)
 {
   PdPatientRecord *record = g_new0 (PdPatientRecord, 1);
-  gint64 latest[G_N_ELEMENTS (patient_codes)];
 
   record->as_of_us = as_of_us;
   record->fetched_us = g_get_monotonic_time ();
+  record->condition_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  record->searched = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  for (guint i = 0; resources != NULL && i < resources->len; i++)
+    {
+      JsonObject *r = resources->pdata[i];
+
+      if (g_strcmp0 (pd_json_str (r, "resourceType"), "Condition") == 0 && pd_json_str (r, "id") != NULL)
+        g_hash_table_add (record->condition_ids, g_strconcat ("Condition/", pd_json_str (r, "id"), NULL));
+      g_ptr_array_add (record->searched, json_object_ref (r));
+    }
+  return record;
+}
+
+/* The texts, from the searches' objects, which then go. */
+static void
+make_texts (PdPatientRecord *record)
+{
+  GPtrArray *resources = record->searched;
+  gint64 latest[G_N_ELEMENTS (patient_codes)];
+
   record->always = g_ptr_array_new_with_free_func (g_free);
   record->skin_tests = g_array_new (FALSE, FALSE, sizeof (SkinTest));
   g_array_set_clear_func (record->skin_tests, (GDestroyNotify) skin_test_clear);
   record->conditions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (guint c = 0; c < G_N_ELEMENTS (patient_codes); c++)
     latest[c] = G_MININT64;
-  for (guint i = 0; resources != NULL && i < resources->len; i++)
+  for (guint i = 0; i < resources->len; i++)
     {
       JsonObject *r = resources->pdata[i];
       int c = is_observation (r) ? patient_code (r) : -1;
@@ -100,7 +124,7 @@ pd_patient_record_new (GPtrArray *resources,
       if (c >= 0 && pd_fhir_observation_counts (r))
         latest[c] = MAX (latest[c], pd_fhir_observation_time (r));
     }
-  for (guint i = 0; resources != NULL && i < resources->len; i++)
+  for (guint i = 0; i < resources->len; i++)
     {
       JsonObject *r = resources->pdata[i];
       const char *type = pd_json_str (r, "resourceType");
@@ -122,7 +146,7 @@ pd_patient_record_new (GPtrArray *resources,
       else if ((c = patient_code (r)) >= 0 && pd_fhir_observation_counts (r) && pd_fhir_observation_time (r) == latest[c])
         g_ptr_array_add (record->always, text_of (r));
     }
-  return record;
+  g_clear_pointer (&record->searched, g_ptr_array_unref);
 }
 
 void
@@ -130,9 +154,11 @@ pd_patient_record_free (PdPatientRecord *record)
 {
   if (record == NULL)
     return;
-  g_ptr_array_unref (record->always);
-  g_array_unref (record->skin_tests);
-  g_hash_table_unref (record->conditions);
+  g_hash_table_unref (record->condition_ids);
+  g_clear_pointer (&record->searched, g_ptr_array_unref);
+  g_clear_pointer (&record->always, g_ptr_array_unref);
+  g_clear_pointer (&record->skin_tests, g_array_unref);
+  g_clear_pointer (&record->conditions, g_hash_table_unref);
   g_free (record);
 }
 
@@ -148,7 +174,7 @@ pd_patient_record_serves (const PdPatientRecord *record,
     return FALSE;
   g_hash_table_iter_init (&it, reasons);
   while (g_hash_table_iter_next (&it, &key, NULL))
-    if (!g_hash_table_contains (record->conditions, key))
+    if (!g_hash_table_contains (record->condition_ids, key))
       return FALSE;
   return TRUE;
 }
@@ -165,14 +191,16 @@ take_parsed (GPtrArray  *out,
 }
 
 GPtrArray *
-pd_patient_record_pick (const PdPatientRecord *record,
-                        GHashTable            *line_refs,
-                        GHashTable            *reasons)
+pd_patient_record_pick (PdPatientRecord *record,
+                        GHashTable      *line_refs,
+                        GHashTable      *reasons)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   GHashTableIter it;
   gpointer key;
 
+  if (record->searched != NULL)
+    make_texts (record);
   for (guint i = 0; i < record->always->len; i++)
     take_parsed (out, record->always->pdata[i]);
   for (guint i = 0; i < record->skin_tests->len; i++)

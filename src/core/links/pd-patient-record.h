@@ -9,14 +9,17 @@ G_BEGIN_DECLS
  * allergies, the latest countable weight, pregnancy and lactation
  * observations, the skin tests and the conditions — as one pull fetched
  * it, so that the next pages of the same pull need not fetch it again.
- * Immutable once made: the fetching thread makes it, the storing thread
- * reads it. It keeps JSON text, not trees: ten thousand patients' trees
- * would take hundreds of megabytes. */
+ * Two threads share it, each with its own part: the fetching thread makes
+ * it and asks whether it serves (only what it set at the start); the
+ * preparing thread picks from it. The first pick turns the searches'
+ * objects into JSON text and lets them go: ten thousand patients' trees
+ * would take hundreds of megabytes, and the text is made off the fetching
+ * thread. */
 typedef struct _PdPatientRecord PdPatientRecord;
 
 /* resources: the patient's Condition, AllergyIntolerance and Observation
- * objects as the searches gave them; as_of_us: the hospital's time of the
- * searches (G_MININT64 when it did not say). */
+ * objects as the searches gave them (kept until the first pick); as_of_us:
+ * the hospital's time of the searches (G_MININT64 when it did not say). */
 PdPatientRecord *pd_patient_record_new    (GPtrArray       *resources,
                                            gint64           as_of_us);
 void             pd_patient_record_free   (PdPatientRecord *record);
@@ -31,8 +34,9 @@ gboolean         pd_patient_record_serves (const PdPatientRecord *record,
 
 /* New JsonObjects (the caller owns them) for a Bundle: every allergy, the
  * latest countable observation of each kind, the skin tests that focus on
- * one of line_refs ("MedicationRequest/id") and the conditions in reasons. */
-GPtrArray       *pd_patient_record_pick   (const PdPatientRecord *record,
+ * one of line_refs ("MedicationRequest/id") and the conditions in reasons.
+ * One thread only. */
+GPtrArray       *pd_patient_record_pick   (PdPatientRecord       *record,
                                            GHashTable            *line_refs,
                                            GHashTable            *reasons);
 
