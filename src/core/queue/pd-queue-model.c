@@ -305,6 +305,9 @@ peek_item (PdQueueModel *self,
     return NULL;
   segment = segment_at (self, position);
   offset = position - self->starts[segment];
+  /* Past the end between refresh ()'s two signals: no page to read. */
+  if (offset >= self->counts[segment])
+    return NULL;
   page = fetch_page (self, segment, offset / PAGE_SIZE);
   if (offset % PAGE_SIZE >= page->items->len)
     return NULL;
@@ -519,7 +522,7 @@ pd_queue_model_refresh (PdQueueModel  *self,
 {
   g_autoptr(PdQueueItem) anchor_item = NULL;
   guint old_n = self->n_items;
-  guint old_anchor, new_anchor;
+  guint old_anchor, new_anchor, final_n;
 
   g_return_val_if_fail (PD_IS_QUEUE_MODEL (self), FALSE);
   if (db_data_version (self) == self->data_version && self->error == NULL)
@@ -547,11 +550,17 @@ pd_queue_model_refresh (PdQueueModel  *self,
   g_clear_error (&self->error);
 
   new_anchor = anchor_item != NULL ? anchor_position (self, anchor_item) : MIN (old_anchor, self->n_items);
-  /* What lies before the anchor, then the anchor and what follows. */
+  /* What lies before the anchor, then the anchor and what follows. After
+   * the first signal a view counts new_anchor + (old_n - old_anchor)
+   * items, and asks for each: the model answers for that many (rows past
+   * its real end as gone rows) until the second signal. */
+  final_n = self->n_items;
+  self->n_items = new_anchor + (old_n - old_anchor);
   if (old_anchor > 0 || new_anchor > 0)
     g_list_model_items_changed (G_LIST_MODEL (self), 0, old_anchor, new_anchor);
-  if (old_n - old_anchor > 0 || self->n_items - new_anchor > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), new_anchor, old_n - old_anchor, self->n_items - new_anchor);
+  self->n_items = final_n;
+  if (old_n - old_anchor > 0 || final_n - new_anchor > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), new_anchor, old_n - old_anchor, final_n - new_anchor);
   self->last_position = new_anchor;
   return TRUE;
 }
