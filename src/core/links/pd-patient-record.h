@@ -12,9 +12,11 @@ G_BEGIN_DECLS
  * Two threads share it, each with its own part: the fetching thread makes
  * it and asks whether it serves (only what it set at the start); the
  * preparing thread picks from it. The first pick turns the searches'
- * objects into JSON text and lets them go: ten thousand patients' trees
- * would take hundreds of megabytes, and the text is made off the fetching
- * thread. */
+ * objects into JSON text and lets them go, and every pick parses anew what
+ * it gives: json-glib counts references to an object without atomics, so
+ * one tree must not be in a Bundle the storing thread frees while the
+ * preparing thread puts it into the next; and ten thousand patients' trees
+ * would take hundreds of megabytes. */
 typedef struct _PdPatientRecord PdPatientRecord;
 
 /* resources: the patient's Condition, AllergyIntolerance and Observation
