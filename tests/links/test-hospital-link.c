@@ -164,6 +164,8 @@ pick (Desk       *d,
 
 /* --- tests -------------------------------------------------------------------------------- */
 
+static guint searches_of (GPtrArray *urls, const char *type);
+
 static void
 test_pull (void)
 {
@@ -175,6 +177,7 @@ test_pull (void)
   g_autofree char *raw = NULL;
   gsize raw_len = 0;
   g_autofree char *name = NULL;
+  g_autoptr(GPtrArray) urls = NULL;
 
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", NULL);
   desk_open (&d, &sb, "pull.db", "Practitioner/ph-1", "YS-110105-0001");
@@ -221,10 +224,23 @@ test_pull (void)
         g_error ("no cached prescription raises %s", codes[i]);
   }
 
-  /* Nothing new: nothing stored again. */
+  /* Nothing new: nothing stored again, and nothing fetched for the Tasks
+   * at the cursor that come again (ge): only the work-queue search. */
+  {
+    g_autoptr(GError) error = NULL;
+    PdFhirClient *client = pd_fhir_client_new (sb.config, &error);
+
+    g_assert_no_error (error);
+    urls = g_ptr_array_new_with_free_func (g_free);
+    pd_fhir_client_log_gets (client, urls);
+    pd_hospital_link_free (d.link);
+    d.link = pd_hospital_link_new (d.session, client, d.kb);
+  }
   sync_ok (&d, &s);
   g_assert_cmpint (s.stored, ==, 0);
   g_assert_cmpint (s.tasks_seen, >=, 1);
+  g_assert_cmpuint (searches_of (urls, "Task"), ==, 1);
+  g_assert_cmpuint (urls->len, ==, 1);
 
   /* No patient's name in clear in the file. */
   name = query_text (state, "SELECT name FROM person ORDER BY id LIMIT 1");

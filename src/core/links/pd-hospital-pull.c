@@ -463,6 +463,7 @@ assemble (JsonObject *task,
 typedef struct {
   JsonNode   *body;          /* the searchset; keeps the Tasks alive */
   GPtrArray  *tasks;         /* JsonObject* */
+  GPtrArray  *news;          /* those of tasks the cache did not hold at that version when fetched */
   GHashTable *by_ref;
   GPtrArray  *nodes;
   GHashTable *by_target;
@@ -480,6 +481,7 @@ page_new (void)
   Page *p = g_new0 (Page, 1);
 
   p->tasks = g_ptr_array_new ();
+  p->news = g_ptr_array_new ();
   p->by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   p->by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
@@ -495,6 +497,7 @@ page_free (Page *p)
   g_hash_table_unref (p->prepared);
   g_clear_pointer (&p->body, json_node_unref);
   g_ptr_array_unref (p->tasks);
+  g_ptr_array_unref (p->news);
   g_hash_table_unref (p->records);
   g_hash_table_unref (p->by_target);
   g_hash_table_unref (p->by_ref);
@@ -609,7 +612,29 @@ typedef struct {
   GCond           cond;
   guint           ahead;
   Records         records;    /* the fetching thread's alone */
+  sqlite3        *reader;     /* the fetching thread's read-only connection, or NULL */
+  sqlite3_stmt   *held;       /* on it: is Task ?1 cached at version ?2 */
 } Fetcher;
+
+/* Whether the cache holds the Task at this version already (its lines,
+ * signatures and patient record need no fetching then; the storing
+ * thread decides again, in its transaction). */
+static gboolean
+cached_already (Fetcher    *f,
+                JsonObject *task)
+{
+  const char *version = pd_json_str (pd_json_obj (task, "meta"), "versionId");
+  gboolean held;
+
+  if (f->held == NULL || version == NULL || pd_json_str (task, "id") == NULL)
+    return FALSE;
+  sqlite3_bind_text (f->held, 1, pd_json_str (task, "id"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (f->held, 2, version, -1, SQLITE_STATIC);
+  held = sqlite3_step (f->held) == SQLITE_ROW && sqlite3_column_int (f->held, 0) == 1;
+  sqlite3_reset (f->held);
+  sqlite3_clear_bindings (f->held);
+  return held;
+}
 
 static Page *
 fetch_page (Fetcher    *f,
@@ -642,6 +667,8 @@ fetch_page (Fetcher    *f,
       if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0)
         continue;
       g_ptr_array_add (p->tasks, task);
+      if (!cached_already (f, task))
+        g_ptr_array_add (p->news, task);
       if (updated != NULL && pd_time_parse_fhir (updated, FALSE, &us) && us > f->cursor_us)
         {
           f->cursor_us = us;
@@ -651,7 +678,7 @@ fetch_page (Fetcher    *f,
     }
   p->cursor = g_strdup (f->cursor);
   p->next = g_strdup (pd_fhir_next_link (json_node_get_object (p->body)));
-  if (p->tasks->len > 0 && fetch_related (f->link, p->tasks, &p->found, &f->records, p->records, f->cancellable, &p->error))
+  if (p->news->len > 0 && fetch_related (f->link, p->news, &p->found, &f->records, p->records, f->cancellable, &p->error))
     index_found (&p->found);
   return p;
 }
@@ -663,14 +690,14 @@ prepare_page (PdHospitalLink *link,
               Page           *p,
               GError        **error)
 {
-  for (guint i = 0; i < p->tasks->len; i++)
+  for (guint i = 0; i < p->news->len; i++)
     {
-      g_autoptr(JsonNode) bundle = assemble (p->tasks->pdata[i], &p->found, p->records);
-      PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->tasks->pdata[i], bundle, error);
+      g_autoptr(JsonNode) bundle = assemble (p->news->pdata[i], &p->found, p->records);
+      PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->news->pdata[i], bundle, error);
 
       if (prepared == NULL)
         return FALSE;
-      g_hash_table_insert (p->prepared, p->tasks->pdata[i], prepared);
+      g_hash_table_insert (p->prepared, p->news->pdata[i], prepared);
     }
   return TRUE;
 }
@@ -780,6 +807,12 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   g_mutex_init (&f.lock);
   g_cond_init (&f.cond);
   f.prepared = g_async_queue_new ();
+  /* Without it every Task is fetched in full: slower, not wrong. */
+  f.reader = pd_store_open_reader (store, NULL);
+  if (f.reader != NULL
+      && sqlite3_prepare_v2 (f.reader, "SELECT version_id = ?2 FROM cached_object WHERE link = 'hospital'"
+                                       " AND resource_type = 'Task' AND resource_id = ?1", -1, &f.held, NULL) != SQLITE_OK)
+    g_clear_pointer (&f.held, sqlite3_finalize);
   thread = g_thread_new ("pd-hospital-fetch", fetcher_main, &f);
   preparer = g_thread_new ("pd-hospital-prep", preparer_main, &f);
 
@@ -838,6 +871,8 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
   g_async_queue_unref (f.pages);
+  g_clear_pointer (&f.held, sqlite3_finalize);
+  sqlite3_close (f.reader);
   g_async_queue_unref (f.prepared);
   /* Only now: the pages read them until the last one is stored. */
   g_hash_table_unref (f.records.latest);
