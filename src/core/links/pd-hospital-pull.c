@@ -613,7 +613,7 @@ typedef struct {
   guint           ahead;
   Records         records;    /* the fetching thread's alone */
   sqlite3        *reader;     /* the fetching thread's read-only connection, or NULL */
-  sqlite3_stmt   *held;       /* on it: is Task ?1 cached at version ?2 */
+  sqlite3_stmt   *held;       /* on it: PD_RX_CACHE_TASK_VERSION_SQL */
 } Fetcher;
 
 /* Whether the cache holds the Task at this version already (its lines,
@@ -629,8 +629,7 @@ cached_already (Fetcher    *f,
   if (f->held == NULL || version == NULL || pd_json_str (task, "id") == NULL)
     return FALSE;
   sqlite3_bind_text (f->held, 1, pd_json_str (task, "id"), -1, SQLITE_STATIC);
-  sqlite3_bind_text (f->held, 2, version, -1, SQLITE_STATIC);
-  held = sqlite3_step (f->held) == SQLITE_ROW && sqlite3_column_int (f->held, 0) == 1;
+  held = sqlite3_step (f->held) == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (f->held, 0), version) == 0;
   sqlite3_reset (f->held);
   sqlite3_clear_bindings (f->held);
   return held;
@@ -810,8 +809,7 @@ pd_hospital_link_pull (PdHospitalLink     *link,
   /* Without it every Task is fetched in full: slower, not wrong. */
   f.reader = pd_store_open_reader (store, NULL);
   if (f.reader != NULL
-      && sqlite3_prepare_v2 (f.reader, "SELECT version_id = ?2 FROM cached_object WHERE link = 'hospital'"
-                                       " AND resource_type = 'Task' AND resource_id = ?1", -1, &f.held, NULL) != SQLITE_OK)
+      && sqlite3_prepare_v2 (f.reader, PD_RX_CACHE_TASK_VERSION_SQL, -1, &f.held, NULL) != SQLITE_OK)
     g_clear_pointer (&f.held, sqlite3_finalize);
   thread = g_thread_new ("pd-hospital-fetch", fetcher_main, &f);
   preparer = g_thread_new ("pd-hospital-prep", preparer_main, &f);

@@ -198,8 +198,7 @@ char *
 pd_rx_cache_task_version (PdStore    *store,
                           const char *task_id)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT version_id FROM cached_object WHERE link = 'hospital'"
-                                                " AND resource_type = 'Task' AND resource_id = ?", NULL);
+  sqlite3_stmt *stmt = pd_store_prepare (store, PD_RX_CACHE_TASK_VERSION_SQL, NULL);
   char *version = NULL;
 
   if (stmt == NULL)

@@ -39,6 +39,9 @@ gboolean  pd_rx_cache_put_task     (PdSession    *session,
                                     JsonObject   *task,
                                     const char   *local_status,
                                     GError      **error);
+/* The cached version of Task ?1, on any connection (a reader's too). */
+#define PD_RX_CACHE_TASK_VERSION_SQL \
+  "SELECT version_id FROM cached_object WHERE link = 'hospital' AND resource_type = 'Task' AND resource_id = ?1"
 /* The cached version of a Task, NULL when it is not cached. */
 char     *pd_rx_cache_task_version (PdStore      *store,
                                     const char   *task_id);
