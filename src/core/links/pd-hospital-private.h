@@ -24,4 +24,40 @@ gboolean    pd_hospital_cancelled  (PdSession   *session,
                                     const char  *task_id,
                                     GError     **error);
 
+/* --- pd-hospital-related.c: what a page of Tasks needs ------------------------------------ */
+
+/* The resources a page's searches found. */
+typedef struct {
+  GHashTable *by_ref;      /* "Type/id" → JsonObject* (owned by nodes) */
+  GPtrArray  *nodes;       /* JsonNode*, keeping the objects alive */
+  GHashTable *by_target;   /* "MedicationRequest/id" → GPtrArray of Provenance */
+  gint64      as_of_us;    /* the earliest Bundle.timestamp of the searches; G_MININT64 when one had none */
+} PdHospitalFound;
+
+/* The patient records of one pull (pd-patient-record.h): the latest of
+ * each patient, and every one made, which pages may still read until the
+ * pull ends. The fetching thread's alone. */
+typedef struct {
+  GHashTable *latest;      /* "Patient/id" → PdPatientRecord* */
+  GPtrArray  *made;        /* PdPatientRecord*, owned */
+} PdHospitalRecords;
+
+void      pd_hospital_found_init    (PdHospitalFound   *found);
+void      pd_hospital_found_clear   (PdHospitalFound   *found);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdHospitalFound, pd_hospital_found_clear)
+/* The lines, signatures and patient records of tasks (JsonObject*), in
+ * batched searches, into found; page_records ("Patient/id" → the pull's
+ * PdPatientRecord*) gets the record of each patient of tasks. */
+gboolean  pd_hospital_fetch_related (PdHospitalLink    *link,
+                                     GPtrArray         *tasks,
+                                     PdHospitalFound   *found,
+                                     PdHospitalRecords *records,
+                                     GHashTable        *page_records,
+                                     GCancellable      *cancellable,
+                                     GError           **error);
+/* A collection Bundle of everything the review reads for one Task. */
+JsonNode *pd_hospital_assemble      (JsonObject        *task,
+                                     PdHospitalFound   *found,
+                                     GHashTable        *page_records);
+
 G_END_DECLS

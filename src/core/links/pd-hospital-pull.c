@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "pd-clock.h"
-#include "pd-fhir-reader.h"
 #include "pd-hospital-private.h"
 #include "pd-patient-record.h"
 #include "pd-rx-cache.h"
@@ -17,462 +16,22 @@
 /* The pull of hospital.md's "Work queue": Task pages from the cursor
  * (`ge`, so equal timestamps across a page boundary are never lost),
  * skipping what the cache holds at the same (id, versionId); then, per
- * page, what the new Tasks need, in a few batched searches; then one
- * transaction per page with the cursor. A patient's record is fetched
- * once a pull while it stays fresh (pd-patient-record.h), not once for
- * each page on which the patient has a prescription. */
+ * page, what the new Tasks need (pd-hospital-related.c); then one
+ * transaction per page with the cursor. */
 
 #define TASK_CODE "urn%3Apharmdesk%3Atask%7Crx-review"
-#define OBSERVATION_CODES "29463-7,82810-3,63895-7,urn%3Apharmdesk%3Aobservation%7Cskin-test"
-#define BATCH 40     /* ids per search */
-
-typedef struct {
-  GHashTable *by_ref;      /* "Type/id" → JsonObject* (owned by nodes) */
-  GPtrArray  *nodes;       /* JsonNode*, keeping the objects alive */
-  GHashTable *by_target;   /* "MedicationRequest/id" → GPtrArray of Provenance */
-  gint64      as_of_us;    /* the earliest Bundle.timestamp of the searches; G_MININT64 when one had none */
-} Found;
-
-static void
-index_under (GHashTable *index,
-             char       *key,          /* taken */
-             JsonObject *resource)
-{
-  GPtrArray *list = g_hash_table_lookup (index, key);
-
-  if (list == NULL)
-    {
-      list = g_ptr_array_new ();
-      g_hash_table_insert (index, key, list);
-    }
-  else
-    g_free (key);
-  g_ptr_array_add (list, resource);
-}
-
-/* Which line each fetched signature is for, once per page. */
-static void
-index_found (Found *found)
-{
-  GHashTableIter it;
-  gpointer value;
-
-  g_hash_table_iter_init (&it, found->by_ref);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    {
-      JsonObject *r = value;
-      JsonArray *targets = pd_json_arr (r, "target");
-
-      if (g_strcmp0 (pd_json_str (r, "resourceType"), "Provenance") != 0)
-        continue;
-      for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
-        {
-          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"), "MedicationRequest");
-
-          if (id != NULL)
-            index_under (found->by_target, g_strconcat ("MedicationRequest/", id, NULL), r);
-        }
-    }
-}
-
-/* When the hospital assembled a searchset: Bundle.timestamp, else its
- * meta.lastUpdated; G_MININT64 when it says neither. */
-static gint64
-searchset_time (JsonObject *bundle)
-{
-  const char *when = pd_json_str (bundle, "timestamp");
-  gint64 us;
-
-  if (when == NULL)
-    when = pd_json_str (pd_json_obj (bundle, "meta"), "lastUpdated");
-  return when != NULL && pd_time_parse_fhir (when, FALSE, &us) ? us : G_MININT64;
-}
-
-static void
-found_add (Found      *found,
-           JsonObject *resource)
-{
-  const char *type = pd_json_str (resource, "resourceType");
-  const char *id = pd_json_str (resource, "id");
-
-  if (type == NULL || id == NULL)
-    return;
-  g_ptr_array_add (found->nodes, json_node_init_object (json_node_alloc (), resource));
-  g_hash_table_replace (found->by_ref, g_strconcat (type, "/", id, NULL), resource);
-}
-
-/* GET a searchset and every next page of it; each resource into found. */
-static gboolean
-search_all (PdHospitalLink *link,
-            const char     *query,
-            Found          *found,
-            GCancellable   *cancellable,
-            GError        **error)
-{
-  g_autofree char *next = g_strdup (query);
-
-  while (next != NULL)
-    {
-      PdFhirAnswer answer;
-      JsonArray *entries;
-      g_autofree char *url = g_steal_pointer (&next);
-
-      if (!pd_fhir_client_call (link->client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
-        return FALSE;
-      if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
-        {
-          g_autofree char *why = pd_fhir_answer_describe (&answer);
-
-          g_set_error (error, PD_LINK_ERROR, answer.status >= 500 ? PD_LINK_ERROR_SERVER : PD_LINK_ERROR_REFUSED,
-                       _("The hospital refused a search: %s"), why);
-          pd_fhir_answer_clear (&answer);
-          return FALSE;
-        }
-      entries = pd_json_arr (json_node_get_object (answer.body), "entry");
-      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-        {
-          JsonObject *resource = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
-
-          if (resource != NULL)
-            found_add (found, resource);
-        }
-      found->as_of_us = MIN (found->as_of_us, searchset_time (json_node_get_object (answer.body)));
-      next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
-      pd_fhir_answer_clear (&answer);
-    }
-  return TRUE;
-}
-
-/* One search per BATCH values of a comma-separated parameter. */
-static gboolean
-search_batched (PdHospitalLink *link,
-                const char     *prefix,      /* "Condition?patient=" */
-                const char     *suffix,      /* "" */
-                GPtrArray      *values,      /* escaped already */
-                Found          *found,
-                GCancellable   *cancellable,
-                GError        **error)
-{
-  for (guint i = 0; i < values->len; i += BATCH)
-    {
-      GString *q = g_string_new (prefix);
-      g_autofree char *query = NULL;
-
-      for (guint k = i; k < values->len && k < i + BATCH; k++)
-        g_string_append_printf (q, "%s%s", k > i ? "," : "", (const char *) values->pdata[k]);
-      g_string_append (q, suffix);
-      query = g_string_free (q, FALSE);
-      if (!search_all (link, query, found, cancellable, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-add_unique (GPtrArray  *array,
-            GHashTable *seen,
-            char       *value)     /* taken */
-{
-  if (value == NULL)
-    return;
-  /* Not g_hash_table_add () alone: for a key already there it frees the
-   * one in the table, which the array still holds. */
-  if (g_hash_table_contains (seen, value))
-    {
-      g_free (value);
-      return;
-    }
-  g_hash_table_add (seen, value);
-  g_ptr_array_add (array, value);
-}
-
-static JsonObject *
-lookup_ref (Found      *found,
-            const char *reference)
-{
-  g_autofree char *type = NULL;
-  g_autofree char *id = NULL;
-  g_autofree char *key = NULL;
-  const char *slash;
-
-  if (reference == NULL)
-    return NULL;
-  id = pd_fhir_ref_id (reference, NULL);
-  slash = id != NULL ? g_strrstr (reference, id) : NULL;
-  if (slash == NULL || slash == reference)
-    return NULL;
-  /* The type is the segment before the id. */
-  {
-    g_autofree char *head = g_strndup (reference, slash - reference - 1);
-    const char *t = strrchr (head, '/');
-
-    type = g_strdup (t != NULL ? t + 1 : head);
-  }
-  key = g_strconcat (type, "/", id, NULL);
-  return g_hash_table_lookup (found->by_ref, key);
-}
-
-static char *
-patient_key (JsonObject *task)
-{
-  g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (task, "for"), "reference"), "Patient");
-
-  return id != NULL ? g_strconcat ("Patient/", id, NULL) : NULL;
-}
-
-/* The conditions ("Condition/id") a Task's lines give as their reasons. */
-static GHashTable *
-task_reasons (JsonObject *task,
-              Found      *found)
-{
-  GHashTable *reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  JsonArray *inputs = pd_json_arr (task, "input");
-
-  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
-    {
-      JsonObject *mr = lookup_ref (found, pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"), "reference"));
-      JsonArray *refs = pd_json_arr (mr, "reasonReference");
-
-      for (guint k = 0; refs != NULL && k < json_array_get_length (refs); k++)
-        {
-          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (refs, k), "reference"), "Condition");
-
-          if (id != NULL)
-            g_hash_table_add (reasons, g_strconcat ("Condition/", id, NULL));
-        }
-    }
-  return reasons;
-}
-
-/* The patient records of one pull: the latest of each patient, and every
- * one made, which pages may still read until the pull ends. */
-typedef struct {
-  GHashTable *latest;      /* "Patient/id" → PdPatientRecord* */
-  GPtrArray  *made;        /* PdPatientRecord*, owned */
-} Records;
-
-/* Whether the record of patient serves every Task of the page for them. */
-static gboolean
-record_serves (const PdPatientRecord *record,
-               const char            *patient,
-               GPtrArray             *tasks,
-               Found                 *found)
-{
-  for (guint t = 0; record != NULL && t < tasks->len; t++)
-    {
-      g_autofree char *key = patient_key (tasks->pdata[t]);
-      const char *updated = pd_json_str (pd_json_obj (tasks->pdata[t], "meta"), "lastUpdated");
-      g_autoptr(GHashTable) reasons = NULL;
-      gint64 us;
-
-      if (g_strcmp0 (key, patient) != 0)
-        continue;
-      if (updated == NULL || !pd_time_parse_fhir (updated, FALSE, &us))
-        return FALSE;
-      reasons = task_reasons (tasks->pdata[t], found);
-      if (!pd_patient_record_serves (record, us, reasons))
-        return FALSE;
-    }
-  return record != NULL;
-}
-
-/* The records of the page's patients: those of this pull that still serve,
- * the others fetched anew in the three batched searches of hospital.md. */
-static gboolean
-fetch_records (PdHospitalLink *link,
-               GPtrArray      *tasks,
-               Found          *found,
-               Records        *records,
-               GHashTable     *page_records,
-               GCancellable   *cancellable,
-               GError        **error)
-{
-  g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func (g_free);    /* "Patient/id" */
-  g_autoptr(GPtrArray) escaped = g_ptr_array_new_with_free_func (g_free);  /* "Patient%2Fid" */
-  g_autoptr(GHashTable) by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  g_autoptr(GHashTable) by_patient = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-  Found fresh = { by_ref, nodes, NULL, G_MAXINT64 };
-  GHashTableIter it;
-  gpointer value;
-
-  for (guint t = 0; t < tasks->len; t++)
-    {
-      char *patient = patient_key (tasks->pdata[t]);
-      PdPatientRecord *record;
-
-      if (patient == NULL || g_hash_table_contains (page_records, patient)
-          || g_ptr_array_find_with_equal_func (stale, patient, g_str_equal, NULL))
-        {
-          g_free (patient);
-          continue;
-        }
-      record = g_hash_table_lookup (records->latest, patient);
-      if (record_serves (record, patient, tasks, found))
-        g_hash_table_insert (page_records, patient, record);
-      else
-        {
-          g_ptr_array_add (escaped, g_strconcat ("Patient%2F", patient + strlen ("Patient/"), NULL));
-          g_ptr_array_add (stale, patient);
-        }
-    }
-  if (stale->len == 0)
-    return TRUE;
-  if (!search_batched (link, "Condition?patient=", "", escaped, &fresh, cancellable, error)
-      || !search_batched (link, "AllergyIntolerance?patient=", "", escaped, &fresh, cancellable, error)
-      || !search_batched (link, "Observation?patient=", "&code=" OBSERVATION_CODES "", escaped, &fresh, cancellable, error))
-    return FALSE;
-  g_hash_table_iter_init (&it, by_ref);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    {
-      JsonObject *r = value;
-      const char *member = g_strcmp0 (pd_json_str (r, "resourceType"), "AllergyIntolerance") == 0 ? "patient" : "subject";
-      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (r, member), "reference"), "Patient");
-
-      if (id != NULL)
-        index_under (by_patient, g_strconcat ("Patient/", id, NULL), r);
-    }
-  for (guint i = 0; i < stale->len; i++)
-    {
-      PdPatientRecord *record = pd_patient_record_new (g_hash_table_lookup (by_patient, stale->pdata[i]),
-                                                       fresh.as_of_us == G_MAXINT64 ? G_MININT64 : fresh.as_of_us);
-
-      g_ptr_array_add (records->made, record);
-      g_hash_table_replace (records->latest, g_strdup (stale->pdata[i]), record);
-      g_hash_table_insert (page_records, g_strdup (stale->pdata[i]), record);
-    }
-  return TRUE;
-}
-
-/* Everything the new Tasks need, in batched standard searches. */
-static gboolean
-fetch_related (PdHospitalLink *link,
-               GPtrArray      *tasks,
-               Found          *found,
-               Records        *records,
-               GHashTable     *page_records,
-               GCancellable   *cancellable,
-               GError        **error)
-{
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GPtrArray) lines = g_ptr_array_new ();
-  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
-
-  for (guint t = 0; t < tasks->len; t++)
-    {
-      JsonArray *inputs = pd_json_arr (tasks->pdata[t], "input");
-
-      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
-        {
-          JsonObject *input = pd_json_arr_obj (inputs, i);
-          char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (input, "valueReference"), "reference"), "MedicationRequest");
-
-          if (id == NULL)
-            continue;
-          add_unique (targets, seen, g_strconcat ("MedicationRequest%2F", id, NULL));
-          add_unique (lines, seen, id);
-        }
-    }
-  return search_batched (link, "MedicationRequest?_id=",
-                         "&_include=MedicationRequest%3Asubject&_include=MedicationRequest%3Arequester"
-                         "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication",
-                         lines, found, cancellable, error)
-         && search_batched (link, "Provenance?target=", "", targets, found, cancellable, error)
-         && fetch_records (link, tasks, found, records, page_records, cancellable, error);
-}
-
-static void
-bundle_add (JsonArray  *entries,
-            GHashTable *added,
-            JsonObject *resource)
-{
-  g_autofree char *ref = NULL;
-  JsonObject *entry;
-
-  if (resource == NULL)
-    return;
-  ref = g_strconcat (pd_json_str (resource, "resourceType"), "/", pd_json_str (resource, "id"), NULL);
-  if (!g_hash_table_add (added, g_strdup (ref)))
-    return;
-  entry = json_object_new ();
-  json_object_set_string_member (entry, "fullUrl", ref);
-  json_object_set_object_member (entry, "resource", json_object_ref (resource));
-  json_array_add_object_element (entries, entry);
-}
-
-/* A collection Bundle of everything the review reads for one Task. */
-static JsonNode *
-assemble (JsonObject *task,
-          Found      *found,
-          GHashTable *page_records)
-{
-  JsonObject *bundle = json_object_new ();
-  JsonArray *entries = json_array_new ();
-  g_autoptr(GHashTable) added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GHashTable) line_refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  JsonArray *inputs = pd_json_arr (task, "input");
-  g_autofree char *patient = patient_key (task);
-  PdPatientRecord *record = patient != NULL ? g_hash_table_lookup (page_records, patient) : NULL;
-  GHashTableIter it;
-  gpointer key;
-
-  json_object_set_string_member (bundle, "resourceType", "Bundle");
-  json_object_set_string_member (bundle, "type", "collection");
-  json_object_set_array_member (bundle, "entry", entries);
-  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
-    {
-      const char *ref = pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"), "reference");
-      JsonObject *mr = lookup_ref (found, ref);
-      JsonObject *requester;
-
-      if (mr == NULL)
-        continue;
-      g_hash_table_add (line_refs, g_strconcat ("MedicationRequest/", pd_json_str (mr, "id"), NULL));
-      bundle_add (entries, added, mr);
-      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "subject"), "reference")));
-      requester = lookup_ref (found, pd_json_str (pd_json_obj (mr, "requester"), "reference"));
-      bundle_add (entries, added, requester);
-      if (requester != NULL)
-        bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (requester, "practitioner"), "reference")));
-      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "encounter"), "reference")));
-      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "medicationReference"), "reference")));
-    }
-  bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (task, "for"), "reference")));
-  g_hash_table_iter_init (&it, line_refs);
-  while (g_hash_table_iter_next (&it, &key, NULL))
-    {
-      GPtrArray *provenances = g_hash_table_lookup (found->by_target, key);
-
-      for (guint i = 0; provenances != NULL && i < provenances->len; i++)
-        bundle_add (entries, added, provenances->pdata[i]);
-    }
-  /* What review.md reads of the patient's record, not all of it: a
-   * chronic patient's history would otherwise grow every Bundle. */
-  if (record != NULL)
-    {
-      g_autoptr(GHashTable) reasons = task_reasons (task, found);
-      g_autoptr(GPtrArray) picked = pd_patient_record_pick (record, line_refs, reasons);
-
-      for (guint i = 0; i < picked->len; i++)
-        bundle_add (entries, added, picked->pdata[i]);
-    }
-  return pd_json_node_take (bundle);
-}
 
 /* One page of the queue, fetched with everything its Tasks need. */
 typedef struct {
-  JsonNode   *body;          /* the searchset; keeps the Tasks alive */
-  GPtrArray  *tasks;         /* JsonObject* */
-  GPtrArray  *news;          /* those of tasks the cache did not hold at that version when fetched */
-  GHashTable *by_ref;
-  GPtrArray  *nodes;
-  GHashTable *by_target;
-  Found       found;
-  GHashTable *records;       /* "Patient/id" → PdPatientRecord* (the pull's) */
-  GHashTable *prepared;      /* JsonObject* task → PdRxPrepared* */
-  char       *cursor;        /* the largest lastUpdated so far */
-  char       *next;
-  GError     *error;
+  JsonNode        *body;       /* the searchset; keeps the Tasks alive */
+  GPtrArray       *tasks;      /* JsonObject* */
+  GPtrArray       *news;       /* those of tasks the cache did not hold at that version when fetched */
+  PdHospitalFound  found;
+  GHashTable      *records;    /* "Patient/id" → PdPatientRecord* (the pull's) */
+  GHashTable      *prepared;   /* JsonObject* task → PdRxPrepared* */
+  char            *cursor;     /* the largest lastUpdated so far */
+  char            *next;
+  GError          *error;
 } Page;
 
 static Page *
@@ -482,10 +41,7 @@ page_new (void)
 
   p->tasks = g_ptr_array_new ();
   p->news = g_ptr_array_new ();
-  p->by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  p->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  p->by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-  p->found = (Found) { p->by_ref, p->nodes, p->by_target, G_MAXINT64 };
+  pd_hospital_found_init (&p->found);
   p->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->prepared = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) pd_rx_prepared_free);
   return p;
@@ -499,9 +55,7 @@ page_free (Page *p)
   g_ptr_array_unref (p->tasks);
   g_ptr_array_unref (p->news);
   g_hash_table_unref (p->records);
-  g_hash_table_unref (p->by_target);
-  g_hash_table_unref (p->by_ref);
-  g_ptr_array_unref (p->nodes);
+  pd_hospital_found_clear (&p->found);
   g_free (p->cursor);
   g_free (p->next);
   g_clear_error (&p->error);
@@ -514,7 +68,6 @@ typedef struct {
   PdHospitalLink *link;
   GPtrArray      *tasks;       /* JsonObject*: the page's Tasks */
   GPtrArray      *fresh;       /* out: those the cache does not hold at that version */
-  Found          *found;
   GHashTable     *prepared;
   const char     *cursor;
   PdSyncStats    *stats;
@@ -601,19 +154,19 @@ read_cursor_job (PdStore  *store,
 #define AHEAD 3
 
 typedef struct {
-  PdHospitalLink *link;
-  GCancellable   *cancellable;
-  char           *first;
-  char           *cursor;
-  gint64          cursor_us;
-  GAsyncQueue    *pages;      /* fetched → preparing */
-  GAsyncQueue    *prepared;   /* prepared → storing */
-  GMutex          lock;
-  GCond           cond;
-  guint           ahead;
-  Records         records;    /* the fetching thread's alone */
-  sqlite3        *reader;     /* the fetching thread's read-only connection, or NULL */
-  sqlite3_stmt   *held;       /* on it: PD_RX_CACHE_TASK_VERSION_SQL */
+  PdHospitalLink    *link;
+  GCancellable      *cancellable;
+  char              *first;
+  char              *cursor;
+  gint64             cursor_us;
+  GAsyncQueue       *pages;      /* fetched → preparing */
+  GAsyncQueue       *prepared;   /* prepared → storing */
+  GMutex             lock;
+  GCond              cond;
+  guint              ahead;
+  PdHospitalRecords  records;
+  sqlite3           *reader;     /* the fetching thread's read-only connection, or NULL */
+  sqlite3_stmt      *held;       /* on it: PD_RX_CACHE_TASK_VERSION_SQL */
 } Fetcher;
 
 /* Whether the cache holds the Task at this version already (its lines,
@@ -677,8 +230,8 @@ fetch_page (Fetcher    *f,
     }
   p->cursor = g_strdup (f->cursor);
   p->next = g_strdup (pd_fhir_next_link (json_node_get_object (p->body)));
-  if (p->news->len > 0 && fetch_related (f->link, p->news, &p->found, &f->records, p->records, f->cancellable, &p->error))
-    index_found (&p->found);
+  if (p->news->len > 0)
+    pd_hospital_fetch_related (f->link, p->news, &p->found, &f->records, p->records, f->cancellable, &p->error);
   return p;
 }
 
@@ -691,7 +244,7 @@ prepare_page (PdHospitalLink *link,
 {
   for (guint i = 0; i < p->news->len; i++)
     {
-      g_autoptr(JsonNode) bundle = assemble (p->news->pdata[i], &p->found, p->records);
+      g_autoptr(JsonNode) bundle = pd_hospital_assemble (p->news->pdata[i], &p->found, p->records);
       PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->news->pdata[i], bundle, error);
 
       if (prepared == NULL)
@@ -818,7 +371,7 @@ pd_hospital_link_pull (PdHospitalLink     *link,
     {
       g_autoptr(Page) p = g_async_queue_pop (f.prepared);
       g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
-      PageJob job = { link, p->tasks, fresh, &p->found, p->prepared, p->cursor, stats };
+      PageJob job = { link, p->tasks, fresh, p->prepared, p->cursor, stats };
       gboolean last = p->error != NULL || p->next == NULL;
 
       fetcher_took_one (&f);
