@@ -30,7 +30,7 @@ typedef struct {
   PdHospitalLink *link;
 } Desk;
 
-static void desk_connect (Desk *d, Sandbox *sb);
+static void desk_connect (Desk *d, Sandbox *sb, GPtrArray *urls);
 
 static void
 desk_open (Desk       *d,
@@ -59,18 +59,22 @@ desk_open (Desk       *d,
   g_assert_no_error (error);
   d->kb = pd_kb_load_active (d->store, &error);
   g_assert_no_error (error);
-  desk_connect (d, sb);
+  desk_connect (d, sb, NULL);
 }
 
+/* A new link to the sandbox; with urls, every GET's URL goes there. */
 static void
-desk_connect (Desk    *d,
-              Sandbox *sb)
+desk_connect (Desk      *d,
+              Sandbox   *sb,
+              GPtrArray *urls)
 {
   g_autoptr(GError) error = NULL;
   PdFhirClient *client = pd_fhir_client_new (sb->config, &error);
 
   g_assert_no_error (error);
   pd_fhir_client_set_retry (client, 3, 50);
+  if (urls != NULL)
+    pd_fhir_client_log_gets (client, urls);
   g_clear_pointer (&d->link, pd_hospital_link_free);
   d->link = pd_hospital_link_new (d->session, client, d->kb);
 }
@@ -226,16 +230,8 @@ test_pull (void)
 
   /* Nothing new: nothing stored again, and nothing fetched for the Tasks
    * at the cursor that come again (ge): only the work-queue search. */
-  {
-    g_autoptr(GError) error = NULL;
-    PdFhirClient *client = pd_fhir_client_new (sb.config, &error);
-
-    g_assert_no_error (error);
-    urls = g_ptr_array_new_with_free_func (g_free);
-    pd_fhir_client_log_gets (client, urls);
-    pd_hospital_link_free (d.link);
-    d.link = pd_hospital_link_new (d.session, client, d.kb);
-  }
+  urls = g_ptr_array_new_with_free_func (g_free);
+  desk_connect (&d, &sb, urls);
   sync_ok (&d, &s);
   g_assert_cmpint (s.stored, ==, 0);
   g_assert_cmpint (s.tasks_seen, >=, 1);
@@ -425,7 +421,7 @@ test_offline_day (void)
   /* A day later the hospital is back (on another port). */
   pd_clock_set_now_from_iso (pd_clock_get_default (), "2026-11-21T10:00:00+08:00", NULL);
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--now", "2026-11-21T10:00:00+08:00", NULL);
-  desk_connect (&d, &sb);
+  desk_connect (&d, &sb, NULL);
   sync_ok (&d, &s);
   g_assert_cmpuint (s.sent, ==, 2);
   g_assert_cmpstr (outbox_state (&d, "claim", rx), ==, "done");
@@ -459,7 +455,6 @@ static void
 test_cancel_mid_review (void)
 {
   g_autofree char *state = new_state ("cancel");
-  g_autofree char *cancel_url = NULL;
   Sandbox sb;
   Desk d = { 0 };
   PdSyncStats s;
@@ -479,15 +474,14 @@ test_cancel_mid_review (void)
   sync_ok (&d, &s);
   g_assert_cmpstr (outbox_state (&d, "claim", rx), ==, "done");
 
-  cancel_url = g_strconcat (sb.base, "/sandbox/control/cancel", NULL);
   sql = g_strdup_printf ("SELECT rx_number FROM prescription WHERE uuid = '%s'", rx);
   body = g_strdup_printf ("{\"prescription\":\"%s\"}", db_text (&d, sql));
-  g_assert_cmpuint (request ("POST", cancel_url, "application/json", body, NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "cancel", body, NULL), ==, 200);
   g_free (sql);
   sql = g_strdup_printf ("SELECT rx_number FROM prescription WHERE uuid = '%s'", other);
   g_free (body);
   body = g_strdup_printf ("{\"prescription\":\"%s\"}", db_text (&d, sql));
-  g_assert_cmpuint (request ("POST", cancel_url, "application/json", body, NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "cancel", body, NULL), ==, 200);
 
   /* Decided on the cache before the cancellation arrived. */
   decision = decide (&d, rx);
@@ -525,7 +519,7 @@ test_faults (void)
   sandbox_stop (&sb, SIGTERM);
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--seed", "11",
                  "--faults", "drop-request=0.15,drop-response=0.15,http-500=0.1,garbage=0.1,duplicate=0.1", NULL);
-  desk_connect (&d, &sb);
+  desk_connect (&d, &sb, NULL);
   pd_fhir_client_set_retry (pd_hospital_link_get_client (d.link), 2, 20);
   for (guint i = 0; i < 6; i++)
     {
@@ -577,8 +571,6 @@ static void
 test_paging_equal_timestamps (void)
 {
   g_autofree char *state = new_state ("paging");
-  g_autofree char *bulk = NULL;
-  g_autofree char *plant = NULL;
   Sandbox sb;
   Desk d = { 0 };
   PdSyncStats s = { 0 };
@@ -588,9 +580,7 @@ test_paging_equal_timestamps (void)
   guint n_planted = 0;
 
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--no-demo", NULL);
-  bulk = g_strconcat (sb.base, "/sandbox/control/bulk-load", NULL);
-  plant = g_strconcat (sb.base, "/sandbox/control/plant", NULL);
-  g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"prescriptions\":1000}", NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "bulk-load", "{\"prescriptions\":1000}", NULL), ==, 200);
   /* Tasks 95…104, 195…204, … all get the lastUpdated of the first of their run. */
   for (guint boundary = 100; boundary < 1000; boundary += 100)
     {
@@ -620,7 +610,7 @@ test_paging_equal_timestamps (void)
         }
     }
   g_string_append (planted, "]}");
-  g_assert_cmpuint (request ("POST", plant, "application/json", planted->str, NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "plant", planted->str, NULL), ==, 200);
   g_string_free (planted, TRUE);
   g_assert_cmpint (server_count (state, "SELECT count(*) FROM (SELECT last_updated_ms FROM fhir_resource WHERE"
                                         " resource_type = 'Task' GROUP BY last_updated_ms HAVING count(*) = 10)"), ==, 9);
@@ -658,7 +648,6 @@ record_allergy_after_first_page (const PdSyncStats *stats,
                                  gpointer           data)
 {
   Late *late = data;
-  g_autofree char *plant = NULL;
   g_autofree char *body = NULL;
   g_autofree char *task_text = NULL;
   g_autofree char *planted = NULL;
@@ -678,8 +667,7 @@ record_allergy_after_first_page (const PdSyncStats *stats,
   planted = g_strdup_printf ("{\"resources\":[{\"resourceType\":\"AllergyIntolerance\",\"id\":\"alg-late\","
                              "\"code\":{\"text\":\"青霉素\"},\"patient\":{\"reference\":\"%s\"}},%s]}",
                              late->patient, task_text);
-  plant = g_strconcat (late->sb->base, "/sandbox/control/plant", NULL);
-  g_assert_cmpuint (request ("POST", plant, "application/json", planted, NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (late->sb, "plant", planted, NULL), ==, 200);
 }
 
 static gboolean
@@ -720,7 +708,6 @@ static void
 test_patient_record_once (void)
 {
   g_autofree char *state = new_state ("record-once");
-  g_autofree char *bulk = NULL;
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
   g_autofree char *first_of_patient = NULL;
@@ -728,17 +715,11 @@ test_patient_record_once (void)
   Desk d = { 0 };
   PdSyncStats s = { 0 };
   Late late = { &sb, state, NULL, NULL };
-  PdFhirClient *client;
 
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--no-demo", NULL);
-  bulk = g_strconcat (sb.base, "/sandbox/control/bulk-load", NULL);
-  g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"prescriptions\":1000}", NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "bulk-load", "{\"prescriptions\":1000}", NULL), ==, 200);
   desk_open (&d, &sb, "record-once.db", "Practitioner/ph-1", "YS-110105-0001");
-  client = pd_fhir_client_new (sb.config, &error);
-  g_assert_no_error (error);
-  pd_fhir_client_log_gets (client, urls);
-  pd_hospital_link_free (d.link);
-  d.link = pd_hospital_link_new (d.session, client, d.kb);
+  desk_connect (&d, &sb, urls);
 
   g_assert_true (pd_hospital_link_pull (d.link, NULL, record_allergy_after_first_page, &late, &s, &error));
   g_assert_no_error (error);
@@ -772,7 +753,6 @@ static void
 test_sigkill_mid_sync (void)
 {
   g_autofree char *state = new_state ("kill");
-  g_autofree char *bulk = NULL;
   g_autofree char *ini = NULL;
   g_autofree char *pw = g_build_filename (state_root, "kill-pw", NULL);
   Sandbox sb;
@@ -783,8 +763,7 @@ test_sigkill_mid_sync (void)
   int status;
 
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--no-demo", NULL);
-  bulk = g_strconcat (sb.base, "/sandbox/control/bulk-load", NULL);
-  g_assert_cmpuint (request ("POST", bulk, "application/json", "{\"prescriptions\":1500}", NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "bulk-load", "{\"prescriptions\":1500}", NULL), ==, 200);
   desk_open (&d, &sb, "kill.db", "Practitioner/ph-1", "YS-110105-0001");
   desk_close (&d);
   ini = g_build_filename (state, "client.ini", NULL);

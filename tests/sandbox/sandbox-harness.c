@@ -108,6 +108,21 @@ new_state (const char *name)
   return dir;
 }
 
+guint
+sandbox_control (Sandbox     *sb,
+                 const char  *what,
+                 const char  *body,
+                 JsonObject **out)
+{
+  g_autofree char *url = g_strconcat (sb->base, "/sandbox/control/", what, NULL);
+  g_autofree char *reply = NULL;
+  guint status = request ("POST", url, "application/json", body, NULL, &reply);
+
+  if (out != NULL)
+    *out = parse_object (reply);
+  return status;
+}
+
 /* Sends a request; returns the status (0 when the connection died). */
 guint
 request (const char  *method,

@@ -34,6 +34,12 @@ guint       request        (const char  *method,
                             const char  *body,
                             const char **headers,
                             char       **reply);
+/* POST body (JSON) to /sandbox/control/what; the status, and the answer
+ * parsed into *out when out is not NULL. */
+guint       sandbox_control (Sandbox    *sb,
+                            const char  *what,
+                            const char  *body,
+                            JsonObject **out);
 JsonObject *parse_object   (const char  *text);
 char       *token_for      (Sandbox     *sb,
                             const char  *secret);

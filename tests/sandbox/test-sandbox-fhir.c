@@ -75,21 +75,6 @@ fhir (Hospital    *h,
   return status;
 }
 
-static guint
-control (Hospital   *h,
-         const char *what,
-         const char *body,
-         JsonObject **out)
-{
-  g_autofree char *url = g_strconcat (h->sb.base, "/sandbox/control/", what, NULL);
-  g_autofree char *reply = NULL;
-  guint status = request ("POST", url, "application/json", body, NULL, &reply);
-
-  if (out != NULL)
-    *out = parse_object (reply);
-  return status;
-}
-
 static JsonArray *
 entries (JsonObject *bundle)
 {
@@ -310,7 +295,7 @@ test_paging_equal_timestamps (void)
                             "\"meta\":{\"lastUpdated\":\"2026-11-20T09:%02u:%02u.000+08:00\"}}",
                             i > 0 ? "," : "", 999 - i, i >= 300 && i < 550 ? 50u : (i / 7) / 60, i >= 300 && i < 550 ? 0u : (i / 7) % 60);
   g_string_append (plant, "]}");
-  g_assert_cmpuint (control (&h, "plant", plant->str, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&h.sb, "plant", plant->str, NULL), ==, 200);
   tasks = all_tasks (&h, "2026-11-20T09:00:00.000%2B08:00", 100);
   g_assert_cmpuint (tasks->len, ==, 1000);
   for (guint i = 0; i < tasks->len; i++)
@@ -615,7 +600,7 @@ test_cancel_mid_review (void)
   hospital_start (&h, "cancel", "--arrival-every", "0", NULL);
   claimed = claim (&h, "task-00000010", "Practitioner/ph-2");
   cursor = g_uri_escape_string (json_object_get_string_member (json_object_get_object_member (claimed, "meta"), "lastUpdated"), NULL, FALSE);
-  g_assert_cmpuint (control (&h, "cancel", "{\"prescription\":\"RX00000010\"}", &out), ==, 200);
+  g_assert_cmpuint (sandbox_control (&h.sb, "cancel", "{\"prescription\":\"RX00000010\"}", &out), ==, 200);
   g_assert_cmpstr (json_object_get_string_member (out, "task"), ==, "task-00000010");
   g_clear_pointer (&out, json_object_unref);
 
@@ -647,10 +632,10 @@ test_cancel_mid_review (void)
 
     g_assert_cmpuint (fhir (&h, "POST", "MedicationDispense", d, NULL, NULL, NULL), ==, 409);
   }
-  g_assert_cmpuint (control (&h, "cancel", "{\"prescription\":\"RX00000010\"}", NULL), ==, 409);
-  g_assert_cmpuint (control (&h, "cancel", "{\"prescription\":\"RX99999999\"}", NULL), ==, 404);
+  g_assert_cmpuint (sandbox_control (&h.sb, "cancel", "{\"prescription\":\"RX00000010\"}", NULL), ==, 409);
+  g_assert_cmpuint (sandbox_control (&h.sb, "cancel", "{\"prescription\":\"RX99999999\"}", NULL), ==, 404);
   /* By Task id, from requested. */
-  g_assert_cmpuint (control (&h, "cancel", "{\"prescription\":\"task-00000011\"}", NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&h.sb, "cancel", "{\"prescription\":\"task-00000011\"}", NULL), ==, 200);
   hospital_stop (&h);
 }
 
@@ -664,7 +649,7 @@ move_clock (Hospital   *h,
   g_autofree char *body = g_strdup_printf ("{\"now\":\"%s\"}", now);
   g_autofree char *token = NULL;
 
-  g_assert_cmpuint (control (h, "clock", body, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&h->sb, "clock", body, NULL), ==, 200);
   token = token_for (&h->sb, h->sb.config->hospital_client_secret);
   g_free (h->auth);
   h->auth = g_strdup_printf ("Bearer %s", token);
@@ -730,7 +715,7 @@ test_bulk_load (void)
   g_autoptr(JsonObject) b = NULL;
 
   hospital_start (&h, "bulk", "--no-demo", "--arrival-every", "0", NULL);
-  g_assert_cmpuint (control (&h, "bulk-load", "{\"people\":200,\"prescriptions\":3000}", &out), ==, 200);
+  g_assert_cmpuint (sandbox_control (&h.sb, "bulk-load", "{\"people\":200,\"prescriptions\":3000}", &out), ==, 200);
   g_assert_cmpint (json_object_get_int_member (out, "prescriptions"), ==, 3000);
   g_assert_cmpint (count_rows (h.state, "SELECT count(*) FROM fhir_resource WHERE resource_type = 'Task'"), ==, 3000);
   g_assert_cmpint (count_rows (h.state, "SELECT count(DISTINCT json_extract (body, '$.groupIdentifier.value'))"

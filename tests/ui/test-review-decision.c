@@ -504,7 +504,6 @@ test_conflict_banner (void)
   g_autofree char *other = local_text ("SELECT uuid FROM prescription WHERE status = 'requested' AND verdict = 'pass'"
                                        " AND has_block = 0 ORDER BY id", NULL);
   g_autofree char *number = NULL;
-  g_autofree char *cancel_url = NULL;
   g_autofree char *body = NULL;
   PdDecisionDialog *dialog;
   const char *banner;
@@ -518,9 +517,8 @@ test_conflict_banner (void)
                          other) == 1);
 
   number = local_text ("SELECT rx_number FROM prescription WHERE uuid = ?", other);
-  cancel_url = g_strconcat (sb.base, "/sandbox/control/cancel", NULL);
   body = g_strdup_printf ("{\"prescription\":\"%s\"}", number);
-  g_assert_cmpuint (request ("POST", cancel_url, "application/json", body, NULL, NULL), ==, 200);
+  g_assert_cmpuint (sandbox_control (&sb, "cancel", body, NULL), ==, 200);
 
   pd_rx_pane_reload (p);
   click (pd_rx_pane_get_button (p, "approve"));
