@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pd-fhir-client.h"
+#include "pd-json-doc.h"
 
 #define FHIR_JSON "application/fhir+json"
 
@@ -107,6 +108,8 @@ pd_fhir_answer_clear (PdFhirAnswer *answer)
   g_clear_pointer (&answer->etag, g_free);
   g_clear_pointer (&answer->location, g_free);
   g_clear_pointer (&answer->body, json_node_unref);
+  g_clear_pointer (&answer->doc, pd_json_doc_unref);
+  g_clear_pointer (&answer->raw, g_bytes_unref);
   answer->status = 0;
 }
 
@@ -130,20 +133,20 @@ char *
 pd_fhir_answer_describe (const PdFhirAnswer *answer)
 {
   GString *out = g_string_new (NULL);
-  JsonObject *o = answer->body != NULL && JSON_NODE_HOLDS_OBJECT (answer->body) ? json_node_get_object (answer->body) : NULL;
+  g_autoptr(PdJsonDoc) doc = answer->raw != NULL ? pd_json_doc_parse (g_bytes_get_data (answer->raw, NULL),
+                                                                      g_bytes_get_size (answer->raw), NULL) : NULL;
+  const PdJv *o = doc != NULL ? pd_json_doc_root (doc) : NULL;
 
-  if (o != NULL && g_strcmp0 (json_object_get_string_member_with_default (o, "resourceType", NULL), "OperationOutcome") == 0
-      && json_object_has_member (o, "issue"))
+  if (g_strcmp0 (pd_jv_str (o, "resourceType"), "OperationOutcome") == 0)
     {
-      JsonArray *issues = json_object_get_array_member (o, "issue");
+      const PdJv *issues = pd_jv_arr (o, "issue");
 
-      for (guint i = 0; issues != NULL && i < json_array_get_length (issues); i++)
+      for (const PdJv *issue = pd_jv_first (issues); issue != NULL; issue = pd_jv_next (issues, issue))
         {
-          JsonObject *issue = json_array_get_object_element (issues, i);
-          const char *text = json_object_get_string_member_with_default (issue, "diagnostics", NULL);
+          const char *text = pd_jv_str (issue, "diagnostics");
 
-          if (text == NULL && json_object_has_member (issue, "details"))
-            text = json_object_get_string_member_with_default (json_object_get_object_member (issue, "details"), "text", NULL);
+          if (text == NULL)
+            text = pd_jv_str (pd_jv_obj (issue, "details"), "text");
           if (text != NULL)
             g_string_append_printf (out, "%s%s", out->len > 0 ? "; " : "", text);
         }
@@ -254,18 +257,37 @@ build_message (PdFhirClient *client,
   return msg;
 }
 
-gboolean
-pd_fhir_client_call (PdFhirClient *client,
-                     const char   *method,
-                     const char   *path,
-                     const char   *if_match,
-                     JsonNode     *body,
-                     gboolean      repeatable,
-                     PdFhirAnswer *answer,
-                     GCancellable *cancellable,
-                     GError      **error)
+/* The body as a json-glib tree, or with as_doc as a PdJsonDoc. */
+static gboolean
+read_body (PdFhirAnswer *answer,
+           GBytes       *bytes,
+           gboolean      as_doc)
 {
-  g_autofree char *text = body != NULL ? json_to_string (body, FALSE) : NULL;
+  g_autoptr(JsonParser) parser = NULL;
+
+  if (g_bytes_get_size (bytes) == 0)
+    return FALSE;
+  if (as_doc)
+    return (answer->doc = pd_json_doc_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL)) != NULL;
+  parser = json_parser_new ();
+  if (json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), NULL)
+      && json_parser_get_root (parser) != NULL)
+    answer->body = json_node_ref (json_parser_get_root (parser));
+  return answer->body != NULL;
+}
+
+static gboolean
+call (PdFhirClient *client,
+      const char   *method,
+      const char   *path,
+      const char   *if_match,
+      const char   *text,
+      gboolean      repeatable,
+      gboolean      as_doc,
+      PdFhirAnswer *answer,
+      GCancellable *cancellable,
+      GError      **error)
+{
   gboolean renewed = FALSE;
 
   memset (answer, 0, sizeof *answer);
@@ -277,7 +299,6 @@ pd_fhir_client_call (PdFhirClient *client,
       g_autoptr(SoupMessage) msg = NULL;
       g_autoptr(GBytes) bytes = NULL;
       g_autoptr(GError) local_error = NULL;
-      g_autoptr(JsonParser) parser = NULL;
       gboolean last = attempt + 1 >= client->attempts;
       guint status, wait;
 
@@ -322,14 +343,8 @@ pd_fhir_client_call (PdFhirClient *client,
       answer->status = status;
       answer->etag = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "ETag"));
       answer->location = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Location"));
-      if (g_bytes_get_size (bytes) > 0)
-        {
-          parser = json_parser_new ();
-          if (json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), NULL)
-              && json_parser_get_root (parser) != NULL)
-            answer->body = json_node_ref (json_parser_get_root (parser));
-        }
-      if (answer->body == NULL && status >= 200 && status < 300 && g_bytes_get_size (bytes) > 0)
+      answer->raw = g_bytes_ref (bytes);
+      if (!read_body (answer, bytes, as_doc) && status >= 200 && status < 300 && g_bytes_get_size (bytes) > 0)
         {
           /* Committed, perhaps, but unreadable: a write's outcome is unknown. */
           if (repeatable && !last && strcmp (method, "GET") == 0)
@@ -346,4 +361,30 @@ pd_fhir_client_call (PdFhirClient *client,
         }
       return TRUE;
     }
+}
+
+gboolean
+pd_fhir_client_call (PdFhirClient *client,
+                     const char   *method,
+                     const char   *path,
+                     const char   *if_match,
+                     JsonNode     *body,
+                     gboolean      repeatable,
+                     PdFhirAnswer *answer,
+                     GCancellable *cancellable,
+                     GError      **error)
+{
+  g_autofree char *text = body != NULL ? json_to_string (body, FALSE) : NULL;
+
+  return call (client, method, path, if_match, text, repeatable, FALSE, answer, cancellable, error);
+}
+
+gboolean
+pd_fhir_client_read (PdFhirClient *client,
+                     const char   *path,
+                     PdFhirAnswer *answer,
+                     GCancellable *cancellable,
+                     GError      **error)
+{
+  return call (client, "GET", path, NULL, NULL, TRUE, TRUE, answer, cancellable, error);
 }

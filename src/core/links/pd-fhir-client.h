@@ -5,6 +5,7 @@
 #include <libsoup/soup.h>
 
 #include "pd-config.h"
+#include "pd-json-doc.h"
 #include "pd-oauth-client.h"
 
 G_BEGIN_DECLS
@@ -20,7 +21,9 @@ typedef struct {
   guint     status;
   char     *etag;        /* W/"3" as given */
   char     *location;
-  JsonNode *body;        /* NULL when the answer had none or was not JSON */
+  JsonNode  *body;       /* NULL when the answer had none or was not JSON */
+  PdJsonDoc *doc;        /* the same, from pd_fhir_client_read () */
+  GBytes    *raw;        /* the body as it came */
 } PdFhirAnswer;
 
 PdFhirClient *pd_fhir_client_new      (const PdConfig  *config,
@@ -54,6 +57,13 @@ gboolean      pd_fhir_client_call     (PdFhirClient    *client,
                                        const char      *if_match,
                                        JsonNode        *body,
                                        gboolean         repeatable,
+                                       PdFhirAnswer    *answer,
+                                       GCancellable    *cancellable,
+                                       GError         **error);
+/* A GET (a search, a read) whose answer is read as a PdJsonDoc, for the
+ * bulk of a pull: answer->doc, not answer->body. */
+gboolean      pd_fhir_client_read     (PdFhirClient    *client,
+                                       const char      *path,
                                        PdFhirAnswer    *answer,
                                        GCancellable    *cancellable,
                                        GError         **error);

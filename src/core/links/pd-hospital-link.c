@@ -48,13 +48,13 @@ pd_sync_stats_clear (PdSyncStats *stats)
 }
 
 const char *
-pd_fhir_next_link (JsonObject *bundle)
+pd_fhir_next_link (const PdJv *bundle)
 {
-  JsonArray *links = pd_json_arr (bundle, "link");
+  const PdJv *links = pd_jv_arr (bundle, "link");
 
-  for (guint i = 0; links != NULL && i < json_array_get_length (links); i++)
-    if (g_strcmp0 (pd_json_str (pd_json_arr_obj (links, i), "relation"), "next") == 0)
-      return pd_json_str (pd_json_arr_obj (links, i), "url");
+  for (const PdJv *l = pd_jv_first (links); l != NULL; l = pd_jv_next (links, l))
+    if (g_strcmp0 (pd_jv_str (l, "relation"), "next") == 0)
+      return pd_jv_str (l, "url");
   return NULL;
 }
 

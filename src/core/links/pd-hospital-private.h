@@ -3,6 +3,7 @@
 
 #include "pd-hospital-link.h"
 #include "pd-json.h"
+#include "pd-json-doc.h"
 
 G_BEGIN_DECLS
 
@@ -13,7 +14,7 @@ struct _PdHospitalLink
   PdKb         *kb;
 };
 
-const char *pd_fhir_next_link      (JsonObject  *bundle);
+const char *pd_fhir_next_link      (const PdJv  *bundle);
 /* Inside a transaction: the cursor, when there is one. */
 gboolean    pd_hospital_set_cursor (PdStore     *store,
                                     const char  *cursor,
@@ -28,8 +29,8 @@ gboolean    pd_hospital_cancelled  (PdSession   *session,
 
 /* The resources a page's searches found. */
 typedef struct {
-  GHashTable *by_ref;      /* "Type/id" → JsonObject* (owned by nodes) */
-  GPtrArray  *nodes;       /* JsonNode*, keeping the objects alive */
+  GHashTable *by_ref;      /* "Type/id" → const PdJv* (in docs) */
+  GPtrArray  *docs;        /* PdJsonDoc*: the searches' answers */
   GHashTable *by_target;   /* "MedicationRequest/id" → GPtrArray of Provenance */
   gint64      as_of_us;    /* the earliest Bundle.timestamp of the searches; G_MININT64 when one had none */
 } PdHospitalFound;
@@ -45,7 +46,7 @@ typedef struct {
 void      pd_hospital_found_init    (PdHospitalFound   *found);
 void      pd_hospital_found_clear   (PdHospitalFound   *found);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdHospitalFound, pd_hospital_found_clear)
-/* The lines, signatures and patient records of tasks (JsonObject*), in
+/* The lines, signatures and patient records of tasks (const PdJv*), in
  * batched searches, into found; page_records ("Patient/id" → the pull's
  * PdPatientRecord*) gets the record of each patient of tasks. */
 gboolean  pd_hospital_fetch_related (PdHospitalLink    *link,
@@ -55,8 +56,9 @@ gboolean  pd_hospital_fetch_related (PdHospitalLink    *link,
                                      GHashTable        *page_records,
                                      GCancellable      *cancellable,
                                      GError           **error);
-/* A collection Bundle of everything the review reads for one Task. */
-JsonNode *pd_hospital_assemble      (JsonObject        *task,
+/* A collection Bundle of everything the review reads for one Task, as
+ * JSON text: the resources' texts as the hospital gave them. */
+char     *pd_hospital_assemble      (const PdJv        *task,
                                      PdHospitalFound   *found,
                                      GHashTable        *page_records);
 

@@ -23,12 +23,12 @@
 
 /* One page of the queue, fetched with everything its Tasks need. */
 typedef struct {
-  JsonNode        *body;       /* the searchset; keeps the Tasks alive */
-  GPtrArray       *tasks;      /* JsonObject* */
+  PdJsonDoc       *body;       /* the searchset; holds the Tasks */
+  GPtrArray       *tasks;      /* const PdJv* */
   GPtrArray       *news;       /* those of tasks the cache did not hold at that version when fetched */
   PdHospitalFound  found;
   GHashTable      *records;    /* "Patient/id" → PdPatientRecord* (the pull's) */
-  GHashTable      *prepared;   /* JsonObject* task → PdRxPrepared* */
+  GHashTable      *prepared;   /* const PdJv* task → PdRxPrepared* */
   char            *cursor;     /* the largest lastUpdated so far */
   char            *next;
   GError          *error;
@@ -51,7 +51,7 @@ static void
 page_free (Page *p)
 {
   g_hash_table_unref (p->prepared);
-  g_clear_pointer (&p->body, json_node_unref);
+  g_clear_pointer (&p->body, pd_json_doc_unref);
   g_ptr_array_unref (p->tasks);
   g_ptr_array_unref (p->news);
   g_hash_table_unref (p->records);
@@ -66,7 +66,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Page, page_free)
 
 typedef struct {
   PdHospitalLink *link;
-  GPtrArray      *tasks;       /* JsonObject*: the page's Tasks */
+  GPtrArray      *tasks;       /* const PdJv*: the page's Tasks */
   GPtrArray      *fresh;       /* out: those the cache does not hold at that version */
   GHashTable     *prepared;
   const char     *cursor;
@@ -82,11 +82,11 @@ read_fresh (PdStore  *store,
 
   for (guint i = 0; i < job->tasks->len; i++)
     {
-      JsonObject *task = job->tasks->pdata[i];
-      g_autofree char *cached = pd_rx_cache_task_version (store, pd_json_str (task, "id"));
+      const PdJv *task = job->tasks->pdata[i];
+      g_autofree char *cached = pd_rx_cache_task_version (store, pd_jv_str (task, "id"));
 
-      if (g_strcmp0 (cached, pd_json_str (pd_json_obj (task, "meta"), "versionId")) != 0)
-        g_ptr_array_add (job->fresh, task);
+      if (g_strcmp0 (cached, pd_jv_str (pd_jv_obj (task, "meta"), "versionId")) != 0)
+        g_ptr_array_add (job->fresh, (gpointer) task);
     }
   return TRUE;
 }
@@ -103,20 +103,20 @@ write_page (PdStore  *store,
     return FALSE;
   for (guint i = 0; i < job->fresh->len; i++)
     {
-      JsonObject *task = job->fresh->pdata[i];
+      const PdJv *task = job->fresh->pdata[i];
       PdRxPrepared *prepared = g_hash_table_lookup (job->prepared, task);
 
       if (prepared == NULL)
         {
           g_set_error (error, PD_LINK_ERROR, PD_LINK_ERROR_SERVER, _("Task/%s could not be read"),
-                       pd_json_str (task, "id") != NULL ? pd_json_str (task, "id") : "?");
+                       pd_jv_str (task, "id") != NULL ? pd_jv_str (task, "id") : "?");
           return FALSE;
         }
       if (!pd_rx_cache_write (session, prepared, error))
         return FALSE;
-      if (g_strcmp0 (pd_json_str (task, "status"), "cancelled") == 0)
+      if (g_strcmp0 (pd_jv_str (task, "status"), "cancelled") == 0)
         {
-          if (!pd_hospital_cancelled (session, pd_json_str (task, "id"), error))
+          if (!pd_hospital_cancelled (session, pd_jv_str (task, "id"), error))
             return FALSE;
           job->stats->cancelled++;
         }
@@ -174,14 +174,14 @@ typedef struct {
  * thread decides again, in its transaction). */
 static gboolean
 cached_already (Fetcher    *f,
-                JsonObject *task)
+                const PdJv *task)
 {
-  const char *version = pd_json_str (pd_json_obj (task, "meta"), "versionId");
+  const char *version = pd_jv_str (pd_jv_obj (task, "meta"), "versionId");
   gboolean held;
 
-  if (f->held == NULL || version == NULL || pd_json_str (task, "id") == NULL)
+  if (f->held == NULL || version == NULL || pd_jv_str (task, "id") == NULL)
     return FALSE;
-  sqlite3_bind_text (f->held, 1, pd_json_str (task, "id"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (f->held, 1, pd_jv_str (task, "id"), -1, SQLITE_STATIC);
   held = sqlite3_step (f->held) == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (f->held, 0), version) == 0;
   sqlite3_reset (f->held);
   sqlite3_clear_bindings (f->held);
@@ -194,11 +194,11 @@ fetch_page (Fetcher    *f,
 {
   Page *p = page_new ();
   PdFhirAnswer answer;
-  JsonArray *entries;
+  const PdJv *bundle, *entries;
 
-  if (!pd_fhir_client_call (f->link->client, "GET", url, NULL, NULL, TRUE, &answer, f->cancellable, &p->error))
+  if (!pd_fhir_client_read (f->link->client, url, &answer, f->cancellable, &p->error))
     return p;
-  if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
+  if (answer.status != 200 || pd_jv_type (answer.doc != NULL ? pd_json_doc_root (answer.doc) : NULL) != PD_JV_OBJECT)
     {
       g_autofree char *why = pd_fhir_answer_describe (&answer);
 
@@ -207,20 +207,21 @@ fetch_page (Fetcher    *f,
       pd_fhir_answer_clear (&answer);
       return p;
     }
-  p->body = g_steal_pointer (&answer.body);
+  p->body = g_steal_pointer (&answer.doc);
   pd_fhir_answer_clear (&answer);
-  entries = pd_json_arr (json_node_get_object (p->body), "entry");
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+  bundle = pd_json_doc_root (p->body);
+  entries = pd_jv_arr (bundle, "entry");
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
     {
-      JsonObject *task = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
-      const char *updated = pd_json_str (pd_json_obj (task, "meta"), "lastUpdated");
+      const PdJv *task = pd_jv_obj (entry, "resource");
+      const char *updated = pd_jv_str (pd_jv_obj (task, "meta"), "lastUpdated");
       gint64 us;
 
-      if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0)
+      if (g_strcmp0 (pd_jv_str (task, "resourceType"), "Task") != 0)
         continue;
-      g_ptr_array_add (p->tasks, task);
+      g_ptr_array_add (p->tasks, (gpointer) task);
       if (!cached_already (f, task))
-        g_ptr_array_add (p->news, task);
+        g_ptr_array_add (p->news, (gpointer) task);
       if (updated != NULL && pd_time_parse_fhir (updated, FALSE, &us) && us > f->cursor_us)
         {
           f->cursor_us = us;
@@ -229,7 +230,7 @@ fetch_page (Fetcher    *f,
         }
     }
   p->cursor = g_strdup (f->cursor);
-  p->next = g_strdup (pd_fhir_next_link (json_node_get_object (p->body)));
+  p->next = g_strdup (pd_fhir_next_link (bundle));
   if (p->news->len > 0)
     pd_hospital_fetch_related (f->link, p->news, &p->found, &f->records, p->records, f->cancellable, &p->error);
   return p;
@@ -244,8 +245,8 @@ prepare_page (PdHospitalLink *link,
 {
   for (guint i = 0; i < p->news->len; i++)
     {
-      g_autoptr(JsonNode) bundle = pd_hospital_assemble (p->news->pdata[i], &p->found, p->records);
-      PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->news->pdata[i], bundle, error);
+      char *bundle = pd_hospital_assemble (p->news->pdata[i], &p->found, p->records);
+      PdRxPrepared *prepared = pd_rx_cache_prepare (link->session, link->kb, p->body, p->news->pdata[i], bundle, error);
 
       if (prepared == NULL)
         return FALSE;

@@ -22,7 +22,7 @@
 static void
 index_under (GHashTable *index,
              char       *key,          /* taken */
-             JsonObject *resource)
+             const PdJv *resource)
 {
   GPtrArray *list = g_hash_table_lookup (index, key);
 
@@ -33,14 +33,14 @@ index_under (GHashTable *index,
     }
   else
     g_free (key);
-  g_ptr_array_add (list, resource);
+  g_ptr_array_add (list, (gpointer) resource);
 }
 
 void
 pd_hospital_found_init (PdHospitalFound *found)
 {
   found->by_ref = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  found->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  found->docs = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_json_doc_unref);
   found->by_target = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   found->as_of_us = G_MAXINT64;
 }
@@ -50,7 +50,7 @@ pd_hospital_found_clear (PdHospitalFound *found)
 {
   g_clear_pointer (&found->by_target, g_hash_table_unref);
   g_clear_pointer (&found->by_ref, g_hash_table_unref);
-  g_clear_pointer (&found->nodes, g_ptr_array_unref);
+  g_clear_pointer (&found->docs, g_ptr_array_unref);
 }
 
 /* Which line each fetched signature is for, once per page. */
@@ -63,14 +63,14 @@ index_found (PdHospitalFound *found)
   g_hash_table_iter_init (&it, found->by_ref);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
-      JsonObject *r = value;
-      JsonArray *targets = pd_json_arr (r, "target");
+      const PdJv *r = value;
+      const PdJv *targets = pd_jv_arr (r, "target");
 
-      if (g_strcmp0 (pd_json_str (r, "resourceType"), "Provenance") != 0)
+      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "Provenance") != 0)
         continue;
-      for (guint i = 0; targets != NULL && i < json_array_get_length (targets); i++)
+      for (guint i = 0; targets != NULL && i < pd_jv_len (targets); i++)
         {
-          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (targets, i), "reference"), "MedicationRequest");
+          g_autofree char *id = pd_fhir_ref_id (pd_jv_str (pd_jv_at_obj (targets, i), "reference"), "MedicationRequest");
 
           if (id != NULL)
             index_under (found->by_target, g_strconcat ("MedicationRequest/", id, NULL), r);
@@ -81,27 +81,26 @@ index_found (PdHospitalFound *found)
 /* When the hospital assembled a searchset: Bundle.timestamp, else its
  * meta.lastUpdated; G_MININT64 when it says neither. */
 static gint64
-searchset_time (JsonObject *bundle)
+searchset_time (const PdJv *bundle)
 {
-  const char *when = pd_json_str (bundle, "timestamp");
+  const char *when = pd_jv_str (bundle, "timestamp");
   gint64 us;
 
   if (when == NULL)
-    when = pd_json_str (pd_json_obj (bundle, "meta"), "lastUpdated");
+    when = pd_jv_str (pd_jv_obj (bundle, "meta"), "lastUpdated");
   return when != NULL && pd_time_parse_fhir (when, FALSE, &us) ? us : G_MININT64;
 }
 
 static void
 found_add (PdHospitalFound *found,
-           JsonObject      *resource)
+           const PdJv      *resource)
 {
-  const char *type = pd_json_str (resource, "resourceType");
-  const char *id = pd_json_str (resource, "id");
+  const char *type = pd_jv_str (resource, "resourceType");
+  const char *id = pd_jv_str (resource, "id");
 
   if (type == NULL || id == NULL)
     return;
-  g_ptr_array_add (found->nodes, json_node_init_object (json_node_alloc (), resource));
-  g_hash_table_replace (found->by_ref, g_strconcat (type, "/", id, NULL), resource);
+  g_hash_table_replace (found->by_ref, g_strconcat (type, "/", id, NULL), (gpointer) resource);
 }
 
 /* GET a searchset and every next page of it; each resource into found. */
@@ -117,12 +116,13 @@ search_all (PdHospitalLink  *link,
   while (next != NULL)
     {
       PdFhirAnswer answer;
-      JsonArray *entries;
       g_autofree char *url = g_steal_pointer (&next);
+      const PdJv *bundle, *entries;
 
-      if (!pd_fhir_client_call (link->client, "GET", url, NULL, NULL, TRUE, &answer, cancellable, error))
+      if (!pd_fhir_client_read (link->client, url, &answer, cancellable, error))
         return FALSE;
-      if (answer.status != 200 || answer.body == NULL || !JSON_NODE_HOLDS_OBJECT (answer.body))
+      bundle = answer.doc != NULL ? pd_json_doc_root (answer.doc) : NULL;
+      if (answer.status != 200 || pd_jv_type (bundle) != PD_JV_OBJECT)
         {
           g_autofree char *why = pd_fhir_answer_describe (&answer);
 
@@ -131,16 +131,17 @@ search_all (PdHospitalLink  *link,
           pd_fhir_answer_clear (&answer);
           return FALSE;
         }
-      entries = pd_json_arr (json_node_get_object (answer.body), "entry");
-      for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+      entries = pd_jv_arr (bundle, "entry");
+      for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
         {
-          JsonObject *resource = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
+          const PdJv *resource = pd_jv_obj (entry, "resource");
 
           if (resource != NULL)
             found_add (found, resource);
         }
-      found->as_of_us = MIN (found->as_of_us, searchset_time (json_node_get_object (answer.body)));
-      next = g_strdup (pd_fhir_next_link (json_node_get_object (answer.body)));
+      found->as_of_us = MIN (found->as_of_us, searchset_time (bundle));
+      next = g_strdup (pd_fhir_next_link (bundle));
+      g_ptr_array_add (found->docs, g_steal_pointer (&answer.doc));
       pd_fhir_answer_clear (&answer);
     }
   return TRUE;
@@ -189,7 +190,7 @@ add_unique (GPtrArray  *array,
   g_ptr_array_add (array, value);
 }
 
-static JsonObject *
+static const PdJv *
 lookup_ref (PdHospitalFound *found,
             const char      *reference)
 {
@@ -216,29 +217,29 @@ lookup_ref (PdHospitalFound *found,
 }
 
 static char *
-patient_key (JsonObject *task)
+patient_key (const PdJv *task)
 {
-  g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (task, "for"), "reference"), "Patient");
+  g_autofree char *id = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (task, "for"), "reference"), "Patient");
 
   return id != NULL ? g_strconcat ("Patient/", id, NULL) : NULL;
 }
 
 /* The conditions ("Condition/id") a Task's lines give as their reasons. */
 static GHashTable *
-task_reasons (JsonObject      *task,
+task_reasons (const PdJv      *task,
               PdHospitalFound *found)
 {
   GHashTable *reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  JsonArray *inputs = pd_json_arr (task, "input");
+  const PdJv *inputs = pd_jv_arr (task, "input");
 
-  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+  for (guint i = 0; inputs != NULL && i < pd_jv_len (inputs); i++)
     {
-      JsonObject *mr = lookup_ref (found, pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"), "reference"));
-      JsonArray *refs = pd_json_arr (mr, "reasonReference");
+      const PdJv *mr = lookup_ref (found, pd_jv_str (pd_jv_obj (pd_jv_at_obj (inputs, i), "valueReference"), "reference"));
+      const PdJv *refs = pd_jv_arr (mr, "reasonReference");
 
-      for (guint k = 0; refs != NULL && k < json_array_get_length (refs); k++)
+      for (guint k = 0; refs != NULL && k < pd_jv_len (refs); k++)
         {
-          g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_arr_obj (refs, k), "reference"), "Condition");
+          g_autofree char *id = pd_fhir_ref_id (pd_jv_str (pd_jv_at_obj (refs, k), "reference"), "Condition");
 
           if (id != NULL)
             g_hash_table_add (reasons, g_strconcat ("Condition/", id, NULL));
@@ -257,7 +258,7 @@ record_serves (const PdPatientRecord *record,
   for (guint t = 0; record != NULL && t < tasks->len; t++)
     {
       g_autofree char *key = patient_key (tasks->pdata[t]);
-      const char *updated = pd_json_str (pd_json_obj (tasks->pdata[t], "meta"), "lastUpdated");
+      const char *updated = pd_jv_str (pd_jv_obj (tasks->pdata[t], "meta"), "lastUpdated");
       g_autoptr(GHashTable) reasons = NULL;
       gint64 us;
 
@@ -320,9 +321,9 @@ fetch_records (PdHospitalLink    *link,
   g_hash_table_iter_init (&it, fresh.by_ref);
   while (g_hash_table_iter_next (&it, NULL, &value))
     {
-      JsonObject *r = value;
-      const char *member = g_strcmp0 (pd_json_str (r, "resourceType"), "AllergyIntolerance") == 0 ? "patient" : "subject";
-      g_autofree char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (r, member), "reference"), "Patient");
+      const PdJv *r = value;
+      const char *member = g_strcmp0 (pd_jv_str (r, "resourceType"), "AllergyIntolerance") == 0 ? "patient" : "subject";
+      g_autofree char *id = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (r, member), "reference"), "Patient");
 
       if (id != NULL)
         index_under (by_patient, g_strconcat ("Patient/", id, NULL), r);
@@ -354,12 +355,12 @@ pd_hospital_fetch_related (PdHospitalLink    *link,
 
   for (guint t = 0; t < tasks->len; t++)
     {
-      JsonArray *inputs = pd_json_arr (tasks->pdata[t], "input");
+      const PdJv *inputs = pd_jv_arr (tasks->pdata[t], "input");
 
-      for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+      for (guint i = 0; inputs != NULL && i < pd_jv_len (inputs); i++)
         {
-          JsonObject *input = pd_json_arr_obj (inputs, i);
-          char *id = pd_fhir_ref_id (pd_json_str (pd_json_obj (input, "valueReference"), "reference"), "MedicationRequest");
+          const PdJv *input = pd_jv_at_obj (inputs, i);
+          char *id = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (input, "valueReference"), "reference"), "MedicationRequest");
 
           if (id == NULL)
             continue;
@@ -376,69 +377,82 @@ pd_hospital_fetch_related (PdHospitalLink    *link,
          && (index_found (found), TRUE);
 }
 
+/* The entry of resource (its JSON text as given) unless one for ref is in. */
 static void
-bundle_add (JsonArray  *entries,
+bundle_add_text (GString    *bundle,
+                 GHashTable *added,
+                 const char *ref,
+                 const char *text,
+                 gsize       len)
+{
+  if (!g_hash_table_add (added, g_strdup (ref)))
+    return;
+  if (g_hash_table_size (added) > 1)
+    g_string_append_c (bundle, ',');
+  g_string_append (bundle, "{\"fullUrl\":");
+  pd_json_append_string (bundle, ref);
+  g_string_append (bundle, ",\"resource\":");
+  g_string_append_len (bundle, text, (gssize) len);
+  g_string_append_c (bundle, '}');
+}
+
+static void
+bundle_add (GString    *bundle,
             GHashTable *added,
-            JsonObject *resource)
+            const PdJv *resource)
 {
   g_autofree char *ref = NULL;
-  JsonObject *entry;
+  const char *text;
+  gsize len;
 
   if (resource == NULL)
     return;
-  ref = g_strconcat (pd_json_str (resource, "resourceType"), "/", pd_json_str (resource, "id"), NULL);
-  if (!g_hash_table_add (added, g_strdup (ref)))
-    return;
-  entry = json_object_new ();
-  json_object_set_string_member (entry, "fullUrl", ref);
-  json_object_set_object_member (entry, "resource", json_object_ref (resource));
-  json_array_add_object_element (entries, entry);
+  ref = g_strconcat (pd_jv_str (resource, "resourceType"), "/", pd_jv_str (resource, "id"), NULL);
+  text = pd_jv_text (resource, &len);
+  bundle_add_text (bundle, added, ref, text, len);
 }
 
-JsonNode *
-pd_hospital_assemble (JsonObject      *task,
+char *
+pd_hospital_assemble (const PdJv      *task,
                       PdHospitalFound *found,
                       GHashTable      *page_records)
 {
-  JsonObject *bundle = json_object_new ();
-  JsonArray *entries = json_array_new ();
+  GString *bundle = g_string_sized_new (8192);
   g_autoptr(GHashTable) added = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) line_refs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  JsonArray *inputs = pd_json_arr (task, "input");
+  const PdJv *inputs = pd_jv_arr (task, "input");
   g_autofree char *patient = patient_key (task);
   PdPatientRecord *record = patient != NULL ? g_hash_table_lookup (page_records, patient) : NULL;
   GHashTableIter it;
   gpointer key;
 
-  json_object_set_string_member (bundle, "resourceType", "Bundle");
-  json_object_set_string_member (bundle, "type", "collection");
-  json_object_set_array_member (bundle, "entry", entries);
-  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+  g_string_append (bundle, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[");
+  for (const PdJv *input = pd_jv_first (inputs); input != NULL; input = pd_jv_next (inputs, input))
     {
-      const char *ref = pd_json_str (pd_json_obj (pd_json_arr_obj (inputs, i), "valueReference"), "reference");
-      JsonObject *mr = lookup_ref (found, ref);
-      JsonObject *requester;
+      const char *ref = pd_jv_str (pd_jv_obj (input, "valueReference"), "reference");
+      const PdJv *mr = lookup_ref (found, ref);
+      const PdJv *requester;
 
       if (mr == NULL)
         continue;
-      g_hash_table_add (line_refs, g_strconcat ("MedicationRequest/", pd_json_str (mr, "id"), NULL));
-      bundle_add (entries, added, mr);
-      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "subject"), "reference")));
-      requester = lookup_ref (found, pd_json_str (pd_json_obj (mr, "requester"), "reference"));
-      bundle_add (entries, added, requester);
+      g_hash_table_add (line_refs, g_strconcat ("MedicationRequest/", pd_jv_str (mr, "id"), NULL));
+      bundle_add (bundle, added, mr);
+      bundle_add (bundle, added, lookup_ref (found, pd_jv_str (pd_jv_obj (mr, "subject"), "reference")));
+      requester = lookup_ref (found, pd_jv_str (pd_jv_obj (mr, "requester"), "reference"));
+      bundle_add (bundle, added, requester);
       if (requester != NULL)
-        bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (requester, "practitioner"), "reference")));
-      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "encounter"), "reference")));
-      bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (mr, "medicationReference"), "reference")));
+        bundle_add (bundle, added, lookup_ref (found, pd_jv_str (pd_jv_obj (requester, "practitioner"), "reference")));
+      bundle_add (bundle, added, lookup_ref (found, pd_jv_str (pd_jv_obj (mr, "encounter"), "reference")));
+      bundle_add (bundle, added, lookup_ref (found, pd_jv_str (pd_jv_obj (mr, "medicationReference"), "reference")));
     }
-  bundle_add (entries, added, lookup_ref (found, pd_json_str (pd_json_obj (task, "for"), "reference")));
+  bundle_add (bundle, added, lookup_ref (found, pd_jv_str (pd_jv_obj (task, "for"), "reference")));
   g_hash_table_iter_init (&it, line_refs);
   while (g_hash_table_iter_next (&it, &key, NULL))
     {
       GPtrArray *provenances = g_hash_table_lookup (found->by_target, key);
 
       for (guint i = 0; provenances != NULL && i < provenances->len; i++)
-        bundle_add (entries, added, provenances->pdata[i]);
+        bundle_add (bundle, added, provenances->pdata[i]);
     }
   /* What review.md reads of the patient's record, not all of it: a
    * chronic patient's history would otherwise grow every Bundle. */
@@ -448,7 +462,12 @@ pd_hospital_assemble (JsonObject      *task,
       g_autoptr(GPtrArray) picked = pd_patient_record_pick (record, line_refs, reasons);
 
       for (guint i = 0; i < picked->len; i++)
-        bundle_add (entries, added, picked->pdata[i]);
+        {
+          const PdRecordEntry *e = picked->pdata[i];
+
+          bundle_add_text (bundle, added, e->ref, e->text, strlen (e->text));
+        }
     }
-  return pd_json_node_take (bundle);
+  g_string_append (bundle, "]}");
+  return g_string_free (bundle, FALSE);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <json-glib/json-glib.h>
+#include <glib.h>
 
 G_BEGIN_DECLS
 
@@ -9,19 +9,20 @@ G_BEGIN_DECLS
  * allergies, the latest countable weight, pregnancy and lactation
  * observations, the skin tests and the conditions — as one pull fetched
  * it, so that the next pages of the same pull need not fetch it again.
- * Two threads share it, each with its own part: the fetching thread makes
- * it and asks whether it serves (only what it set at the start); the
- * preparing thread picks from it. The first pick turns the searches'
- * objects into JSON text and lets them go, and every pick parses anew what
- * it gives: json-glib counts references to an object without atomics, so
- * one tree must not be in a Bundle the storing thread frees while the
- * preparing thread puts it into the next; and ten thousand patients' trees
- * would take hundreds of megabytes. */
+ * Made on the fetching thread, as JSON texts copied out of the searches'
+ * answers (which then go), and never changed after: the preparing thread
+ * picks from it while the fetching thread asks whether it serves. */
 typedef struct _PdPatientRecord PdPatientRecord;
 
+/* One resource of the record: "Type/id" and its JSON text. */
+typedef struct {
+  char *ref;
+  char *text;
+} PdRecordEntry;
+
 /* resources: the patient's Condition, AllergyIntolerance and Observation
- * objects as the searches gave them (kept until the first pick); as_of_us:
- * the hospital's time of the searches (G_MININT64 when it did not say). */
+ * resources (const PdJv*) as the searches gave them; as_of_us: the
+ * hospital's time of the searches (G_MININT64 when it did not say). */
 PdPatientRecord *pd_patient_record_new    (GPtrArray       *resources,
                                            gint64           as_of_us);
 void             pd_patient_record_free   (PdPatientRecord *record);
@@ -34,11 +35,11 @@ gboolean         pd_patient_record_serves (const PdPatientRecord *record,
                                            gint64                 task_updated_us,
                                            GHashTable            *reasons);
 
-/* New JsonObjects (the caller owns them) for a Bundle: every allergy, the
- * latest countable observation of each kind, the skin tests that focus on
- * one of line_refs ("MedicationRequest/id") and the conditions in reasons.
- * One thread only. */
-GPtrArray       *pd_patient_record_pick   (PdPatientRecord       *record,
+/* The entries (const PdRecordEntry*, the record's own) for a Bundle: every
+ * allergy, the latest countable observation of each kind, the skin tests
+ * that focus on one of line_refs ("MedicationRequest/id") and the
+ * conditions in reasons. */
+GPtrArray       *pd_patient_record_pick   (const PdPatientRecord *record,
                                            GHashTable            *line_refs,
                                            GHashTable            *reasons);
 

@@ -4,14 +4,13 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pd-clock.h"
 #include "pd-fhir-reader.h"
-#include "pd-json.h"
+#include "pd-json-doc.h"
 
 G_DEFINE_QUARK (pd-fhir-error-quark, pd_fhir_error)
 
@@ -21,10 +20,10 @@ G_DEFINE_QUARK (pd-fhir-error-quark, pd_fhir_error)
 #define DAY_US (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
 
 typedef struct {
-  JsonObject *bundle;
-  GHashTable *by_full_url;   /* fullUrl → JsonObject */
-  GHashTable *by_type_id;    /* "Type/id" → JsonObject */
-  GPtrArray  *resources;     /* JsonObject*, Bundle order */
+  const PdJv *bundle;
+  GHashTable *by_full_url;   /* fullUrl → const PdJv */
+  GHashTable *by_type_id;    /* "Type/id" → const PdJv */
+  GPtrArray  *resources;     /* const PdJv*, Bundle order */
   PdKb       *kb;
 } Reader;
 
@@ -78,42 +77,30 @@ allergy_free (gpointer data)
 
 /* --- JSON helpers ----------------------------------------------------------- */
 
-#define obj(o, m) pd_json_obj (o, m)
-#define arr(o, m) pd_json_arr (o, m)
-#define str(o, m) pd_json_str (o, m)
-#define arr_obj(a, i) pd_json_arr_obj (a, i)
+#define obj(o, m) pd_jv_obj (o, m)
+#define arr(o, m) pd_jv_arr (o, m)
+#define str(o, m) pd_jv_str (o, m)
+#define arr_obj(a, i) pd_jv_at_obj (a, i)
 
 static gboolean
-num (JsonObject *o,
+num (const PdJv *o,
      const char *member,
      double     *out)
 {
-  JsonNode *n = o != NULL ? json_object_get_member (o, member) : NULL;
-  GType t;
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return FALSE;
-  t = json_node_get_value_type (n);
-  if (t == G_TYPE_INT64)
-    *out = (double) json_node_get_int (n);
-  else if (t == G_TYPE_DOUBLE)
-    *out = json_node_get_double (n);
-  else
-    return FALSE;
-  return TRUE;
+  return pd_jv_double (pd_jv_member (o, member), out);
 }
 
 /* A CodeableConcept with that code (in that system; NULL: any). */
 gboolean
-pd_fhir_codeable_has (JsonObject *cc,
+pd_fhir_codeable_has (const PdJv *cc,
                       const char *system,
                       const char *code)
 {
-  JsonArray *codings = arr (cc, "coding");
+  const PdJv *codings = arr (cc, "coding");
 
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
-      JsonObject *c = arr_obj (codings, i);
+      const PdJv *c = arr_obj (codings, i);
 
       if ((system == NULL || g_strcmp0 (str (c, "system"), system) == 0) && g_strcmp0 (str (c, "code"), code) == 0)
         return TRUE;
@@ -122,34 +109,71 @@ pd_fhir_codeable_has (JsonObject *cc,
 }
 
 static const char *
-resource_label (JsonObject *r)
+resource_label (const PdJv *r)
 {
-  static char buf[128];
+  static __thread char buf[128];   /* the preparing thread of a pull and the UI read at once */
 
   g_snprintf (buf, sizeof buf, "%s %s", str (r, "resourceType") != NULL ? str (r, "resourceType") : "resource",
               str (r, "id") != NULL ? str (r, "id") : "(no id)");
   return buf;
 }
 
+/* A resource of a collection Bundle by type and id (id NULL: the first). */
+const PdJv *
+pd_fhir_bundle_resource (const PdJv *bundle,
+                         const char *type,
+                         const char *id)
+{
+  const PdJv *entries = arr (bundle, "entry");
+
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
+    {
+      const PdJv *r = obj (entry, "resource");
+
+      if (g_strcmp0 (str (r, "resourceType"), type) == 0 && (id == NULL || g_strcmp0 (str (r, "id"), id) == 0))
+        return r;
+    }
+  return NULL;
+}
+
+/* name[0].text, else family then given (Chinese order); NULL when none. */
+char *
+pd_fhir_human_name (const PdJv *resource)
+{
+  const PdJv *name = arr_obj (arr (resource, "name"), 0);
+  const PdJv *given = arr (name, "given");
+  GString *s;
+
+  if (name == NULL)
+    return NULL;
+  if (str (name, "text") != NULL)
+    return g_strdup (str (name, "text"));
+  s = g_string_new (str (name, "family"));
+  for (const PdJv *g = pd_jv_first (given); g != NULL; g = pd_jv_next (given, g))
+    if (pd_jv_string (g) != NULL)
+      g_string_append (s, pd_jv_string (g));
+  return g_string_free (s, s->len == 0);
+}
+
 /* --- references ----------------------------------------------------------------- */
 
 /* Type/id (a /_history/n suffix dropped), a fullUrl, or #id in contained. */
-static JsonObject *
+static const PdJv *
 resolve (Reader     *r,
-         JsonObject *from,
+         const PdJv *from,
          const char *reference)
 {
   g_autofree char *ref = NULL;
   char *hist;
-  JsonObject *found;
+  const PdJv *found;
 
   if (reference == NULL)
     return NULL;
   if (reference[0] == '#')
     {
-      JsonArray *contained = arr (from, "contained");
+      const PdJv *contained = arr (from, "contained");
 
-      for (guint i = 0; contained != NULL && i < json_array_get_length (contained); i++)
+      for (guint i = 0; contained != NULL && i < pd_jv_len (contained); i++)
         if (g_strcmp0 (str (arr_obj (contained, i), "id"), reference + 1) == 0)
           return arr_obj (contained, i);
       return NULL;
@@ -186,15 +210,15 @@ resolve (Reader     *r,
 /* A reference the engine follows: a dangling one is bad input. */
 static gboolean
 follow (Reader      *r,
-        JsonObject  *from,
+        const PdJv  *from,
         const char  *member,
         const char  *want_type,
-        JsonObject **out,
+        const PdJv **out,
         GError     **error)
 {
-  JsonObject *ref = obj (from, member);
+  const PdJv *ref = obj (from, member);
   const char *reference = str (ref, "reference");
-  JsonObject *target;
+  const PdJv *target;
 
   *out = NULL;
   if (reference == NULL)
@@ -321,16 +345,16 @@ static const struct { const char *code; int per_day; } timing_codes[] = {
 };
 
 static const char *
-route_token (JsonObject *route)
+route_token (const PdJv *route)
 {
-  JsonArray *codings = arr (route, "coding");
+  const PdJv *codings = arr (route, "coding");
   const char *text = str (route, "text");
   static const char *tokens[] = { "oral", "iv", "im", "sc", "topical", "inhaled", "rectal", "sublingual",
                                   "ophthalmic", "nasal", "transdermal" };
 
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
-      JsonObject *c = arr_obj (codings, i);
+      const PdJv *c = arr_obj (codings, i);
 
       if (g_strcmp0 (str (c, "system"), SNOMED) != 0)
         continue;
@@ -354,15 +378,15 @@ route_token (JsonObject *route)
 
 /* The most doses that can fall in one day; 0 when not understood. */
 static int
-per_day (JsonObject *timing,
+per_day (const PdJv *timing,
          gboolean   *present)
 {
-  JsonObject *repeat = obj (timing, "repeat");
-  JsonObject *code = obj (timing, "code");
+  const PdJv *repeat = obj (timing, "repeat");
+  const PdJv *code = obj (timing, "code");
 
   *present = FALSE;
-  if (repeat != NULL && (json_object_has_member (repeat, "frequency") || json_object_has_member (repeat, "frequencyMax")
-                         || json_object_has_member (repeat, "period")))
+  if (repeat != NULL && ((pd_jv_member (repeat, "frequency") != NULL) || (pd_jv_member (repeat, "frequencyMax") != NULL)
+                         || (pd_jv_member (repeat, "period") != NULL)))
     {
       double f = 1, p = 0;
       const char *unit = str (repeat, "periodUnit");
@@ -384,11 +408,11 @@ per_day (JsonObject *timing,
     }
   if (code != NULL)
     {
-      JsonArray *codings = arr (code, "coding");
+      const PdJv *codings = arr (code, "coding");
       const char *text = str (code, "text");
 
       *present = TRUE;
-      for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+      for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
         for (guint k = 0; k < G_N_ELEMENTS (timing_codes); k++)
           if (g_strcmp0 (str (arr_obj (codings, i), "code"), timing_codes[k].code) == 0)
             return timing_codes[k].per_day;
@@ -401,7 +425,7 @@ per_day (JsonObject *timing,
 }
 
 static char *
-quantity_unit (JsonObject *q)
+quantity_unit (const PdJv *q)
 {
   const char *code = str (q, "code");
   const char *unit = str (q, "unit");
@@ -414,7 +438,7 @@ quantity_unit (JsonObject *q)
 }
 
 static double
-duration_days (JsonObject *d)
+duration_days (const PdJv *d)
 {
   double v;
   g_autofree char *unit = quantity_unit (d);
@@ -442,15 +466,15 @@ is_icd10_system (const char *system)
 
 static void
 read_diagnosis_codes (PdRxLine   *line,
-                      JsonObject *cc)
+                      const PdJv *cc)
 {
-  JsonArray *codings = arr (cc, "coding");
+  const PdJv *codings = arr (cc, "coding");
 
   if (str (cc, "text") != NULL && *str (cc, "text") != '\0')
     line->has_diagnosis = TRUE;
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
-      JsonObject *c = arr_obj (codings, i);
+      const PdJv *c = arr_obj (codings, i);
 
       if (str (c, "code") == NULL)
         continue;
@@ -464,30 +488,30 @@ read_diagnosis_codes (PdRxLine   *line,
  * coding equal to an atc. */
 static const PdKbDrug *
 match_drug (Reader     *r,
-            JsonObject *cc,
+            const PdJv *cc,
             char      **text)
 {
-  JsonArray *codings = arr (cc, "coding");
+  const PdJv *codings = arr (cc, "coding");
 
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
-      JsonObject *c = arr_obj (codings, i);
+      const PdJv *c = arr_obj (codings, i);
 
       if (*text == NULL)
         *text = g_strdup (str (c, "display") != NULL ? str (c, "display") : str (c, "code"));
     }
   if (*text == NULL && str (cc, "text") != NULL)
     *text = g_strdup (str (cc, "text"));
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
       const PdKbDrug *d = pd_kb_find_drug (r->kb, str (arr_obj (codings, i), "code"));
 
       if (d != NULL)
         return d;
     }
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
-      JsonObject *c = arr_obj (codings, i);
+      const PdJv *c = arr_obj (codings, i);
 
       if (g_strcmp0 (str (c, "system"), "http://www.whocc.no/atc") == 0)
         {
@@ -504,21 +528,21 @@ match_drug (Reader     *r,
 
 static gboolean
 read_line (Reader      *r,
-           JsonObject  *mr,
+           const PdJv  *mr,
            guint        position,
            PdRxLine   **out,
            GError     **error)
 {
   PdRxLine *line = g_new0 (PdRxLine, 1);
-  JsonObject *dosage = arr_obj (arr (mr, "dosageInstruction"), 0);
-  JsonObject *dose_rate = arr_obj (arr (dosage, "doseAndRate"), 0);
-  JsonObject *dose = obj (dose_rate, "doseQuantity");
-  JsonObject *dispense = obj (mr, "dispenseRequest");
-  JsonObject *quantity = obj (dispense, "quantity");
-  JsonObject *duration = obj (dispense, "expectedSupplyDuration");
-  JsonObject *course = obj (mr, "courseOfTherapyType");
-  JsonObject *medication = NULL;
-  JsonArray *reasons;
+  const PdJv *dosage = arr_obj (arr (mr, "dosageInstruction"), 0);
+  const PdJv *dose_rate = arr_obj (arr (dosage, "doseAndRate"), 0);
+  const PdJv *dose = obj (dose_rate, "doseQuantity");
+  const PdJv *dispense = obj (mr, "dispenseRequest");
+  const PdJv *quantity = obj (dispense, "quantity");
+  const PdJv *duration = obj (dispense, "expectedSupplyDuration");
+  const PdJv *course = obj (mr, "courseOfTherapyType");
+  const PdJv *medication = NULL;
+  const PdJv *reasons;
 
   *out = line;
   line->id = g_strdup (str (mr, "id") != NULL ? str (mr, "id") : "");
@@ -570,12 +594,12 @@ read_line (Reader      *r,
   line->continuous = pd_fhir_codeable_has (course, NULL, "continuous");
 
   reasons = arr (mr, "reasonCode");
-  for (guint i = 0; reasons != NULL && i < json_array_get_length (reasons); i++)
+  for (guint i = 0; reasons != NULL && i < pd_jv_len (reasons); i++)
     read_diagnosis_codes (line, arr_obj (reasons, i));
   reasons = arr (mr, "reasonReference");
-  for (guint i = 0; reasons != NULL && i < json_array_get_length (reasons); i++)
+  for (guint i = 0; reasons != NULL && i < pd_jv_len (reasons); i++)
     {
-      JsonObject *condition = resolve (r, mr, str (arr_obj (reasons, i), "reference"));
+      const PdJv *condition = resolve (r, mr, str (arr_obj (reasons, i), "reference"));
 
       /* An unresolved reasonReference is simply no diagnosis. */
       if (condition != NULL)
@@ -588,7 +612,7 @@ read_line (Reader      *r,
 
 /* effective[x], else issued: when an Observation counts from. */
 gint64
-pd_fhir_observation_time (JsonObject *o)
+pd_fhir_observation_time (const PdJv *o)
 {
   gint64 t = G_MININT64;
   const char *s = str (o, "effectiveDateTime");
@@ -606,7 +630,7 @@ pd_fhir_observation_time (JsonObject *o)
 
 /* final, amended or corrected: an Observation that is a result. */
 gboolean
-pd_fhir_observation_counts (JsonObject *o)
+pd_fhir_observation_counts (const PdJv *o)
 {
   const char *status = str (o, "status");
 
@@ -616,15 +640,15 @@ pd_fhir_observation_counts (JsonObject *o)
 static void
 read_observations (Reader     *r,
                    PdRx       *rx,
-                   JsonObject *patient)
+                   const PdJv *patient)
 {
   gint64 weight_t = G_MININT64, preg_t = G_MININT64, lact_t = G_MININT64;
   gboolean weight_seen = FALSE, preg_seen = FALSE, lact_seen = FALSE;
 
   for (guint i = 0; i < r->resources->len; i++)
     {
-      JsonObject *o = r->resources->pdata[i];
-      JsonObject *code = obj (o, "code");
+      const PdJv *o = r->resources->pdata[i];
+      const PdJv *code = obj (o, "code");
       gint64 t;
 
       if (g_strcmp0 (str (o, "resourceType"), "Observation") != 0)
@@ -635,16 +659,16 @@ read_observations (Reader     *r,
 
       if (pd_fhir_codeable_has (code, "urn:pharmdesk:observation", "skin-test"))
         {
-          JsonArray *focus = arr (o, "focus");
-          JsonObject *value = obj (o, "valueCodeableConcept");
+          const PdJv *focus = arr (o, "focus");
+          const PdJv *value = obj (o, "valueCodeableConcept");
           gboolean negative = pd_fhir_codeable_has (value, NULL, "negative");
           gboolean positive = pd_fhir_codeable_has (value, NULL, "positive");
 
           if (!pd_fhir_observation_counts (o))
             continue;
-          for (guint f = 0; focus != NULL && f < json_array_get_length (focus); f++)
+          for (guint f = 0; focus != NULL && f < pd_jv_len (focus); f++)
             {
-              JsonObject *target = resolve (r, o, str (arr_obj (focus, f), "reference"));
+              const PdJv *target = resolve (r, o, str (arr_obj (focus, f), "reference"));
 
               for (guint l = 0; target != NULL && l < rx->lines->len; l++)
                 {
@@ -664,7 +688,7 @@ read_observations (Reader     *r,
         continue;
       if (pd_fhir_codeable_has (code, LOINC, "29463-7") && (!weight_seen || t >= weight_t))
         {
-          JsonObject *q = obj (o, "valueQuantity");
+          const PdJv *q = obj (o, "valueQuantity");
           g_autofree char *unit = quantity_unit (q);
           double v;
 
@@ -681,7 +705,7 @@ read_observations (Reader     *r,
         }
       else if (pd_fhir_codeable_has (code, LOINC, "82810-3") && (!preg_seen || t >= preg_t))
         {
-          JsonObject *v = obj (o, "valueCodeableConcept");
+          const PdJv *v = obj (o, "valueCodeableConcept");
 
           preg_seen = TRUE;
           preg_t = t;
@@ -689,12 +713,11 @@ read_observations (Reader     *r,
         }
       else if (pd_fhir_codeable_has (code, LOINC, "63895-7") && (!lact_seen || t >= lact_t))
         {
-          JsonNode *b = json_object_get_member (o, "valueBoolean");
+          const PdJv *b = pd_jv_member (o, "valueBoolean");
 
           lact_seen = TRUE;
           lact_t = t;
-          rx->lactating = (b != NULL && JSON_NODE_HOLDS_VALUE (b) && json_node_get_value_type (b) == G_TYPE_BOOLEAN
-                           && json_node_get_boolean (b))
+          rx->lactating = pd_jv_is_true (b)
                           || pd_fhir_codeable_has (obj (o, "valueCodeableConcept"), LOINC, "LA29252-6");
         }
     }
@@ -703,16 +726,16 @@ read_observations (Reader     *r,
 static void
 read_allergies (Reader     *r,
                 PdRx       *rx,
-                JsonObject *patient)
+                const PdJv *patient)
 {
   for (guint i = 0; i < r->resources->len; i++)
     {
-      JsonObject *a = r->resources->pdata[i];
-      JsonObject *clinical = obj (a, "clinicalStatus");
-      JsonObject *verification = obj (a, "verificationStatus");
-      JsonArray *categories = arr (a, "category");
-      JsonObject *code = obj (a, "code");
-      JsonArray *codings = arr (code, "coding");
+      const PdJv *a = r->resources->pdata[i];
+      const PdJv *clinical = obj (a, "clinicalStatus");
+      const PdJv *verification = obj (a, "verificationStatus");
+      const PdJv *categories = arr (a, "category");
+      const PdJv *code = obj (a, "code");
+      const PdJv *codings = arr (code, "coding");
       g_autoptr(GPtrArray) terms = g_ptr_array_new ();
       PdRxAllergy *allergy;
 
@@ -724,7 +747,7 @@ read_allergies (Reader     *r,
         continue;
       if (pd_fhir_codeable_has (verification, NULL, "refuted") || pd_fhir_codeable_has (verification, NULL, "entered-in-error"))
         continue;
-      for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+      for (guint c = 0; codings != NULL && c < pd_jv_len (codings); c++)
         if (str (arr_obj (codings, c), "code") != NULL)
           g_ptr_array_add (terms, g_strdup (str (arr_obj (codings, c), "code")));
       if (str (code, "text") != NULL)
@@ -732,12 +755,12 @@ read_allergies (Reader     *r,
       g_ptr_array_add (terms, NULL);
       allergy = g_new0 (PdRxAllergy, 1);
       allergy->terms = (char **) g_ptr_array_free (g_steal_pointer (&terms), FALSE);
-      allergy->medication = categories == NULL || json_array_get_length (categories) == 0;
-      for (guint c = 0; categories != NULL && c < json_array_get_length (categories); c++)
+      allergy->medication = categories == NULL || pd_jv_len (categories) == 0;
+      for (guint c = 0; categories != NULL && c < pd_jv_len (categories); c++)
         {
-          JsonNode *n = json_array_get_element (categories, c);
+          const PdJv *n = pd_jv_at (categories, c);
 
-          if (JSON_NODE_HOLDS_VALUE (n) && g_strcmp0 (json_node_get_string (n), "medication") == 0)
+          if (g_strcmp0 (pd_jv_string (n), "medication") == 0)
             allergy->medication = TRUE;
         }
       g_ptr_array_add (rx->allergies, allergy);
@@ -746,19 +769,19 @@ read_allergies (Reader     *r,
 
 static void
 read_qualifications (PdRx       *rx,
-                     JsonObject *practitioner)
+                     const PdJv *practitioner)
 {
-  JsonArray *quals = arr (practitioner, "qualification");
+  const PdJv *quals = arr (practitioner, "qualification");
 
-  for (guint i = 0; quals != NULL && i < json_array_get_length (quals); i++)
+  for (guint i = 0; quals != NULL && i < pd_jv_len (quals); i++)
     {
-      JsonObject *q = arr_obj (quals, i);
-      JsonArray *codings = arr (obj (q, "code"), "coding");
-      JsonObject *period = obj (q, "period");
+      const PdJv *q = arr_obj (quals, i);
+      const PdJv *codings = arr (obj (q, "code"), "coding");
+      const PdJv *period = obj (q, "period");
 
-      for (guint c = 0; codings != NULL && c < json_array_get_length (codings); c++)
+      for (guint c = 0; codings != NULL && c < pd_jv_len (codings); c++)
         {
-          JsonObject *coding = arr_obj (codings, c);
+          const PdJv *coding = arr_obj (codings, c);
           PdQualification *pq;
 
           if (g_strcmp0 (str (coding, "system"), "urn:pharmdesk:qualification") != 0 || str (coding, "code") == NULL)
@@ -781,14 +804,14 @@ read_signatures (Reader *r,
 {
   for (guint i = 0; i < r->resources->len; i++)
     {
-      JsonObject *p = r->resources->pdata[i];
-      JsonArray *sigs = arr (p, "signature");
-      JsonArray *targets = arr (p, "target");
+      const PdJv *p = r->resources->pdata[i];
+      const PdJv *sigs = arr (p, "signature");
+      const PdJv *targets = arr (p, "target");
       gboolean has_data = FALSE;
 
       if (g_strcmp0 (str (p, "resourceType"), "Provenance") != 0)
         continue;
-      for (guint s = 0; sigs != NULL && s < json_array_get_length (sigs); s++)
+      for (guint s = 0; sigs != NULL && s < pd_jv_len (sigs); s++)
         {
           const char *data = str (arr_obj (sigs, s), "data");
 
@@ -797,9 +820,9 @@ read_signatures (Reader *r,
         }
       if (!has_data)
         continue;
-      for (guint t = 0; targets != NULL && t < json_array_get_length (targets); t++)
+      for (guint t = 0; targets != NULL && t < pd_jv_len (targets); t++)
         {
-          JsonObject *target = resolve (r, p, str (arr_obj (targets, t), "reference"));
+          const PdJv *target = resolve (r, p, str (arr_obj (targets, t), "reference"));
 
           for (guint l = 0; target != NULL && l < rx->lines->len; l++)
             {
@@ -821,15 +844,15 @@ read_context (Reader     *r,
               GPtrArray  *mrs,
               GError    **error)
 {
-  JsonObject *first = mrs->pdata[0];
-  JsonObject *patient = NULL, *requester = NULL, *encounter = NULL;
-  JsonObject *validity = obj (obj (first, "dispenseRequest"), "validityPeriod");
+  const PdJv *first = mrs->pdata[0];
+  const PdJv *patient = NULL, *requester = NULL, *encounter = NULL;
+  const PdJv *validity = obj (obj (first, "dispenseRequest"), "validityPeriod");
   const char *authored = str (first, "authoredOn");
 
   /* Every line's followed references must resolve. */
   for (guint i = 0; i < mrs->len; i++)
     {
-      JsonObject *p, *q, *e;
+      const PdJv *p, *q, *e;
 
       if (!follow (r, mrs->pdata[i], "subject", "Patient", &p, error)
           || !follow (r, mrs->pdata[i], "requester", "Practitioner", &q, error)
@@ -844,7 +867,7 @@ read_context (Reader     *r,
 
   if (requester != NULL && g_strcmp0 (str (requester, "resourceType"), "PractitionerRole") == 0)
     {
-      JsonObject *practitioner = NULL;
+      const PdJv *practitioner = NULL;
 
       if (!follow (r, requester, "practitioner", "Practitioner", &practitioner, error))
         return FALSE;
@@ -872,12 +895,12 @@ read_context (Reader     *r,
   rx->has_encounter = encounter != NULL;
   if (encounter != NULL)
     {
-      JsonObject *klass = obj (encounter, "class");
-      JsonArray *types = arr (encounter, "type");
+      const PdJv *klass = obj (encounter, "class");
+      const PdJv *types = arr (encounter, "type");
 
       rx->online = g_strcmp0 (str (klass, "code"), "VR") == 0;
       rx->emergency = g_strcmp0 (str (klass, "code"), "EMER") == 0;
-      for (guint i = 0; types != NULL && i < json_array_get_length (types); i++)
+      for (guint i = 0; types != NULL && i < pd_jv_len (types); i++)
         if (pd_fhir_codeable_has (arr_obj (types, i), SNOMED, "185389009"))
           rx->follow_up = TRUE;
     }
@@ -892,21 +915,21 @@ read_context (Reader     *r,
 
 static void
 index_resource (Reader     *r,
-                JsonObject *resource,
+                const PdJv *resource,
                 const char *full_url)
 {
   const char *type = str (resource, "resourceType");
   const char *id = str (resource, "id");
 
-  g_ptr_array_add (r->resources, resource);
+  g_ptr_array_add (r->resources, (gpointer) resource);
   if (full_url != NULL)
-    g_hash_table_insert (r->by_full_url, g_strdup (full_url), resource);
+    g_hash_table_insert (r->by_full_url, g_strdup (full_url), (gpointer) resource);
   if (type != NULL && id != NULL)
     {
       char *key = g_strdup_printf ("%s/%s", type, id);
 
       if (!g_hash_table_contains (r->by_type_id, key))
-        g_hash_table_insert (r->by_type_id, key, resource);
+        g_hash_table_insert (r->by_type_id, key, (gpointer) resource);
       else
         g_free (key);
     }
@@ -918,52 +941,46 @@ pd_fhir_read_prescriptions (const char *data,
                             PdKb       *kb,
                             GError    **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) parse_error = NULL;
+  g_autoptr(PdJsonDoc) doc = pd_json_doc_parse (data, len, &parse_error);
 
-  if (len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
-    {
-      data += 3;
-      len -= 3;
-    }
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &parse_error))
+  if (doc == NULL)
     {
       g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, _("The input is not JSON: %s"), parse_error->message);
       return NULL;
     }
-  return pd_fhir_read_bundle (json_parser_get_root (parser), kb, error);
+  return pd_fhir_read_bundle (pd_json_doc_root (doc), kb, error);
 }
 
 /* The same, from a Bundle already parsed (the cache assembles them). */
 GPtrArray *
-pd_fhir_read_bundle (JsonNode *root,
-                     PdKb     *kb,
-                     GError  **error)
+pd_fhir_read_bundle (const PdJv *root,
+                     PdKb       *kb,
+                     GError    **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_rx_free);
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr(GHashTable) group_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   Reader r = { 0 };
-  JsonArray *entries;
+  const PdJv *entries;
   guint position = 0;
 
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
-      || g_strcmp0 (str (json_node_get_object (root), "resourceType"), "Bundle") != 0)
+  if (g_strcmp0 (str (root, "resourceType"), "Bundle") != 0)
     {
       g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, "%s", _("The input is not a FHIR Bundle (resourceType must be “Bundle”)"));
       return NULL;
     }
-  r.bundle = json_node_get_object (root);
+  r.bundle = root;
   r.kb = kb;
   r.by_full_url = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r.by_type_id = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r.resources = g_ptr_array_new ();
 
   entries = arr (r.bundle, "entry");
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+  for (guint i = 0; entries != NULL && i < pd_jv_len (entries); i++)
     {
-      JsonObject *entry = arr_obj (entries, i);
-      JsonObject *resource = obj (entry, "resource");
+      const PdJv *entry = arr_obj (entries, i);
+      const PdJv *resource = obj (entry, "resource");
 
       if (resource != NULL)
         index_resource (&r, resource, str (entry, "fullUrl"));
@@ -972,8 +989,8 @@ pd_fhir_read_bundle (JsonNode *root,
   /* Lines that share groupIdentifier (system and value) form one prescription. */
   for (guint i = 0; i < r.resources->len; i++)
     {
-      JsonObject *res = r.resources->pdata[i];
-      JsonObject *group = obj (res, "groupIdentifier");
+      const PdJv *res = r.resources->pdata[i];
+      const PdJv *group = obj (res, "groupIdentifier");
       g_autofree char *key = NULL;
       GPtrArray *mrs;
 
@@ -990,14 +1007,14 @@ pd_fhir_read_bundle (JsonNode *root,
           g_ptr_array_add (groups, mrs);
           g_hash_table_insert (group_by_key, g_steal_pointer (&key), mrs);
         }
-      g_ptr_array_add (mrs, res);
+      g_ptr_array_add (mrs, (gpointer) res);
     }
 
   for (guint g = 0; g < groups->len; g++)
     {
       GPtrArray *mrs = groups->pdata[g];
-      JsonObject *first = mrs->pdata[0];
-      JsonObject *group = obj (first, "groupIdentifier");
+      const PdJv *first = mrs->pdata[0];
+      const PdJv *group = obj (first, "groupIdentifier");
       PdRx *rx = g_new0 (PdRx, 1);
 
       g_ptr_array_add (out, rx);

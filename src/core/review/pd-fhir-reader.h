@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <json-glib/json-glib.h>
+#include "pd-json-doc.h"
 
 #include "pd-kb.h"
 #include "pd-prescription.h"
@@ -22,16 +22,20 @@ GPtrArray *pd_fhir_read_prescriptions (const char  *data,
                                        PdKb        *kb,
                                        GError     **error);
 
-GPtrArray *pd_fhir_read_bundle        (JsonNode    *bundle,
+GPtrArray *pd_fhir_read_bundle        (const PdJv  *bundle,
                                        PdKb        *kb,
                                        GError     **error);
 
 /* The reading's rules for pieces of a Bundle, shared with what decides
  * which of a patient's resources a cached Bundle keeps. */
-gboolean   pd_fhir_codeable_has       (JsonObject  *concept,
+gboolean   pd_fhir_codeable_has       (const PdJv  *concept,
                                        const char  *system,
                                        const char  *code);
-gint64     pd_fhir_observation_time   (JsonObject  *observation);
-gboolean   pd_fhir_observation_counts (JsonObject  *observation);
+gint64     pd_fhir_observation_time   (const PdJv  *observation);
+const PdJv *pd_fhir_bundle_resource   (const PdJv  *bundle,
+                                       const char  *type,
+                                       const char  *id);
+char      *pd_fhir_human_name         (const PdJv  *resource);
+gboolean   pd_fhir_observation_counts (const PdJv  *observation);
 
 G_END_DECLS

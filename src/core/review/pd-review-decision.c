@@ -34,7 +34,7 @@ pd_review_context_free (PdReviewContext *context)
   g_free (context->task_id);
   g_clear_pointer (&context->review, pd_review_free);
   g_clear_pointer (&context->rxs, g_ptr_array_unref);
-  g_clear_pointer (&context->bundle, json_node_unref);
+  g_clear_pointer (&context->doc, pd_json_doc_unref);
   g_free (context);
 }
 
@@ -50,9 +50,10 @@ pd_review_context_load (PdSession  *session,
   if (!pd_session_require (session, PD_ACTION_OPEN_PATIENT, "prescription", rx_uuid, error)
       || !pd_rx_cache_find (store, rx_uuid, &c->rx_uuid, &c->task_id, error))
     return NULL;
-  c->bundle = pd_rx_cache_load (session, PD_RX_BUNDLE, c->task_id, NULL, error);
-  if (c->bundle == NULL)
+  c->doc = pd_rx_cache_load_doc (session, PD_RX_BUNDLE, c->task_id, error);
+  if (c->doc == NULL)
     return NULL;
+  c->bundle = pd_json_doc_root (c->doc);
   c->rxs = pd_fhir_read_bundle (c->bundle, kb, error);
   if (c->rxs == NULL)
     return NULL;

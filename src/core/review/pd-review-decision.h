@@ -3,6 +3,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "pd-json-doc.h"
 #include "pd-review-engine.h"
 #include "pd-session.h"
 
@@ -31,7 +32,8 @@ extern const char * const pd_override_reasons[];
 typedef struct {
   char      *rx_uuid;
   char      *task_id;
-  JsonNode  *bundle;
+  PdJsonDoc *doc;          /* the cached Bundle */
+  const PdJv *bundle;      /* its root */
   GPtrArray *rxs;          /* PdRx* */
   PdReview  *review;       /* of rxs[0] */
 } PdReviewContext;

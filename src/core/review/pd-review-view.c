@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "pd-clock.h"
-#include "pd-json.h"
+#include "pd-fhir-reader.h"
+#include "pd-json-doc.h"
 #include "pd-review-view.h"
 #include "pd-rx-cache.h"
 
@@ -107,83 +108,45 @@ column_dup (sqlite3_stmt *stmt,
   return sqlite3_column_type (stmt, i) == SQLITE_NULL ? NULL : g_strdup ((const char *) sqlite3_column_text (stmt, i));
 }
 
-/* A resource of the collection Bundle by type and id (id NULL: the first). */
-static JsonObject *
-find_resource (JsonNode   *bundle,
-               const char *type,
-               const char *id)
-{
-  JsonArray *entries = pd_json_arr (json_node_get_object (bundle), "entry");
-
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *r = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
-
-      if (g_strcmp0 (pd_json_str (r, "resourceType"), type) == 0 && (id == NULL || g_strcmp0 (pd_json_str (r, "id"), id) == 0))
-        return r;
-    }
-  return NULL;
-}
-
-static JsonObject *
-follow (JsonNode   *bundle,
-        JsonObject *reference,
+static const PdJv *
+follow (const PdJv *bundle,
+        const PdJv *reference,
         const char *type)
 {
-  g_autofree char *id = pd_fhir_ref_id (pd_json_str (reference, "reference"), type);
+  g_autofree char *id = pd_fhir_ref_id (pd_jv_str (reference, "reference"), type);
 
-  return id != NULL ? find_resource (bundle, type, id) : NULL;
-}
-
-/* name[0].text, else family then given (Chinese order). */
-static char *
-human_name (JsonObject *resource)
-{
-  JsonObject *name = pd_json_arr_obj (pd_json_arr (resource, "name"), 0);
-  JsonArray *given;
-  GString *s;
-
-  if (name == NULL)
-    return NULL;
-  if (pd_json_str (name, "text") != NULL)
-    return g_strdup (pd_json_str (name, "text"));
-  s = g_string_new (pd_json_str (name, "family"));
-  given = pd_json_arr (name, "given");
-  for (guint i = 0; given != NULL && i < json_array_get_length (given); i++)
-    if (JSON_NODE_HOLDS_VALUE (json_array_get_element (given, i)))
-      g_string_append (s, json_array_get_string_element (given, i));
-  return s->len > 0 ? g_string_free (s, FALSE) : (g_string_free (s, TRUE), NULL);
+  return id != NULL ? pd_fhir_bundle_resource (bundle, type, id) : NULL;
 }
 
 /* code.text, else the first coding's display, else its code. */
 static const char *
-concept_text (JsonObject *concept)
+concept_text (const PdJv *concept)
 {
-  JsonObject *coding = pd_json_arr_obj (pd_json_arr (concept, "coding"), 0);
+  const PdJv *coding = pd_jv_at_obj (pd_jv_arr (concept, "coding"), 0);
 
-  if (pd_json_str (concept, "text") != NULL)
-    return pd_json_str (concept, "text");
-  if (pd_json_str (coding, "display") != NULL)
-    return pd_json_str (coding, "display");
-  return pd_json_str (coding, "code");
+  if (pd_jv_str (concept, "text") != NULL)
+    return pd_jv_str (concept, "text");
+  if (pd_jv_str (coding, "display") != NULL)
+    return pd_jv_str (coding, "display");
+  return pd_jv_str (coding, "code");
 }
 
 static void
 add_concept (GPtrArray  *out,
-             JsonObject *concept)
+             const PdJv *concept)
 {
   const char *text = concept_text (concept);
-  JsonArray *codings = pd_json_arr (concept, "coding");
+  const PdJv *codings = pd_jv_arr (concept, "coding");
 
-  for (guint i = 0; codings != NULL && i < json_array_get_length (codings); i++)
+  for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
     {
-      JsonObject *c = pd_json_arr_obj (codings, i);
+      const PdJv *c = pd_jv_at_obj (codings, i);
 
-      if (pd_json_str (c, "system") != NULL && strstr (pd_json_str (c, "system"), "icd-10") != NULL
-          && pd_json_str (c, "code") != NULL && g_strcmp0 (text, pd_json_str (c, "code")) != 0)
+      if (pd_jv_str (c, "system") != NULL && strstr (pd_jv_str (c, "system"), "icd-10") != NULL
+          && pd_jv_str (c, "code") != NULL && g_strcmp0 (text, pd_jv_str (c, "code")) != 0)
         {
-          g_ptr_array_add (out, text != NULL ? g_strdup_printf ("%s (%s)", text, pd_json_str (c, "code"))
-                                             : g_strdup (pd_json_str (c, "code")));
+          g_ptr_array_add (out, text != NULL ? g_strdup_printf ("%s (%s)", text, pd_jv_str (c, "code"))
+                                             : g_strdup (pd_jv_str (c, "code")));
           return;
         }
     }
@@ -192,17 +155,17 @@ add_concept (GPtrArray  *out,
 }
 
 static char *
-diagnosis_of (JsonNode   *bundle,
-              JsonObject *mr)
+diagnosis_of (const PdJv *bundle,
+              const PdJv *mr)
 {
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *codes = pd_json_arr (mr, "reasonCode");
-  JsonArray *refs = pd_json_arr (mr, "reasonReference");
+  const PdJv *codes = pd_jv_arr (mr, "reasonCode");
+  const PdJv *refs = pd_jv_arr (mr, "reasonReference");
 
-  for (guint i = 0; codes != NULL && i < json_array_get_length (codes); i++)
-    add_concept (parts, pd_json_arr_obj (codes, i));
-  for (guint i = 0; refs != NULL && i < json_array_get_length (refs); i++)
-    add_concept (parts, pd_json_obj (follow (bundle, pd_json_arr_obj (refs, i), "Condition"), "code"));
+  for (guint i = 0; codes != NULL && i < pd_jv_len (codes); i++)
+    add_concept (parts, pd_jv_at_obj (codes, i));
+  for (guint i = 0; refs != NULL && i < pd_jv_len (refs); i++)
+    add_concept (parts, pd_jv_obj (follow (bundle, pd_jv_at_obj (refs, i), "Condition"), "code"));
   if (parts->len == 0)
     return NULL;
   g_ptr_array_add (parts, NULL);
@@ -210,14 +173,14 @@ diagnosis_of (JsonNode   *bundle,
 }
 
 static char *
-frequency_of (JsonObject *mr)
+frequency_of (const PdJv *mr)
 {
-  JsonObject *dosage = pd_json_arr_obj (pd_json_arr (mr, "dosageInstruction"), 0);
-  JsonObject *code = pd_json_obj (pd_json_obj (dosage, "timing"), "code");
+  const PdJv *dosage = pd_jv_at_obj (pd_jv_arr (mr, "dosageInstruction"), 0);
+  const PdJv *code = pd_jv_obj (pd_jv_obj (dosage, "timing"), "code");
 
   if (concept_text (code) != NULL)
     return g_strdup (concept_text (code));
-  return g_strdup (pd_json_str (dosage, "text"));
+  return g_strdup (pd_jv_str (dosage, "text"));
 }
 
 static char *
@@ -231,51 +194,51 @@ period_date (gint64 us)
 
 static void
 read_people (PdRxView *v,
-             JsonNode *bundle,
+             const PdJv *bundle,
              const PdRx *rx,
-             JsonObject *first_mr)
+             const PdJv *first_mr)
 {
-  JsonObject *patient = follow (bundle, pd_json_obj (first_mr, "subject"), "Patient");
-  JsonObject *requester = pd_json_obj (first_mr, "requester");
-  JsonObject *prescriber = follow (bundle, requester, "Practitioner");
-  JsonArray *entries = pd_json_arr (json_node_get_object (bundle), "entry");
+  const PdJv *patient = follow (bundle, pd_jv_obj (first_mr, "subject"), "Patient");
+  const PdJv *requester = pd_jv_obj (first_mr, "requester");
+  const PdJv *prescriber = follow (bundle, requester, "Practitioner");
+  const PdJv *entries = pd_jv_arr (bundle, "entry");
 
   if (prescriber == NULL)
     {
-      JsonObject *role = follow (bundle, requester, "PractitionerRole");
+      const PdJv *role = follow (bundle, requester, "PractitionerRole");
 
-      prescriber = follow (bundle, pd_json_obj (role, "practitioner"), "Practitioner");
+      prescriber = follow (bundle, pd_jv_obj (role, "practitioner"), "Practitioner");
     }
-  v->patient_name = human_name (patient);
-  v->gender = g_strdup (pd_json_str (patient, "gender"));
+  v->patient_name = pd_fhir_human_name (patient);
+  v->gender = g_strdup (pd_jv_str (patient, "gender"));
   v->age = rx->age_for_child >= 0 ? rx->age_for_child : rx->age_for_elderly;
   v->weight_known = rx->weight_known;
   v->weight_kg = rx->weight_kg;
   v->pregnant = rx->pregnant;
   v->lactating = rx->lactating;
-  v->prescriber = human_name (prescriber);
+  v->prescriber = pd_fhir_human_name (prescriber);
 
   /* The allergies the engine counts: active (or no status), not refuted. */
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+  for (guint i = 0; entries != NULL && i < pd_jv_len (entries); i++)
     {
-      JsonObject *r = pd_json_obj (pd_json_arr_obj (entries, i), "resource");
+      const PdJv *r = pd_jv_obj (pd_jv_at_obj (entries, i), "resource");
       const char *clinical, *verification, *text;
 
-      if (g_strcmp0 (pd_json_str (r, "resourceType"), "AllergyIntolerance") != 0)
+      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "AllergyIntolerance") != 0)
         continue;
       if (patient != NULL)
         {
-          g_autofree char *pid = pd_fhir_ref_id (pd_json_str (pd_json_obj (r, "patient"), "reference"), "Patient");
+          g_autofree char *pid = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (r, "patient"), "reference"), "Patient");
 
-          if (g_strcmp0 (pid, pd_json_str (patient, "id")) != 0)
+          if (g_strcmp0 (pid, pd_jv_str (patient, "id")) != 0)
             continue;
         }
-      clinical = pd_json_str (pd_json_arr_obj (pd_json_arr (pd_json_obj (r, "clinicalStatus"), "coding"), 0), "code");
-      verification = pd_json_str (pd_json_arr_obj (pd_json_arr (pd_json_obj (r, "verificationStatus"), "coding"), 0), "code");
+      clinical = pd_jv_str (pd_jv_at_obj (pd_jv_arr (pd_jv_obj (r, "clinicalStatus"), "coding"), 0), "code");
+      verification = pd_jv_str (pd_jv_at_obj (pd_jv_arr (pd_jv_obj (r, "verificationStatus"), "coding"), 0), "code");
       if ((clinical != NULL && !g_str_equal (clinical, "active"))
           || g_strcmp0 (verification, "refuted") == 0 || g_strcmp0 (verification, "entered-in-error") == 0)
         continue;
-      text = concept_text (pd_json_obj (r, "code"));
+      text = concept_text (pd_jv_obj (r, "code"));
       if (text != NULL)
         g_ptr_array_add (v->allergies, g_strdup (text));
     }
@@ -293,11 +256,11 @@ read_people (PdRxView *v,
 }
 
 static PdRxViewLine *
-view_line (JsonNode       *bundle,
+view_line (const PdJv     *bundle,
            const PdRxLine *line)
 {
   PdRxViewLine *l = g_new0 (PdRxViewLine, 1);
-  JsonObject *mr = find_resource (bundle, "MedicationRequest", line->id);
+  const PdJv *mr = pd_fhir_bundle_resource (bundle, "MedicationRequest", line->id);
 
   l->id = g_strdup (line->id);
   l->drug = g_strdup (line->drug != NULL ? line->drug->name : line->drug_text);
@@ -407,7 +370,7 @@ pd_rx_view_load (PdSession   *session,
   g_autoptr(PdReviewContext) c = NULL;
   PdStore *store = pd_session_get_store (session);
   const PdRx *rx;
-  JsonObject *first_mr;
+  const PdJv *first_mr;
 
   c = pd_review_context_load (session, kb, rx_uuid, error);
   if (c == NULL)
@@ -433,7 +396,7 @@ pd_rx_view_load (PdSession   *session,
     v->number = g_strdup (rx->id);
   v->verdict = c->review->verdict;
 
-  first_mr = rx->lines->len > 0 ? find_resource (c->bundle, "MedicationRequest", ((PdRxLine *) rx->lines->pdata[0])->id) : NULL;
+  first_mr = rx->lines->len > 0 ? pd_fhir_bundle_resource (c->bundle, "MedicationRequest", ((PdRxLine *) rx->lines->pdata[0])->id) : NULL;
   read_people (v, c->bundle, rx, first_mr);
   v->has_encounter = rx->has_encounter;
   v->online = rx->online;

@@ -8,6 +8,7 @@
 
 #include "pd-clock.h"
 #include "pd-json.h"
+#include "pd-json-doc.h"
 #include "pd-fhir-reader.h"
 #include "pd-review-engine.h"
 #include "pd-rx-cache.h"
@@ -15,10 +16,11 @@
 
 #define RESIDENT_ID "urn:pharmdesk:identifier:resident-id"
 
-#define str(o, m) pd_json_str (o, m)
-#define obj(o, m) pd_json_obj (o, m)
-#define arr(o, m) pd_json_arr (o, m)
-#define arr_obj(a, i) pd_json_arr_obj (a, i)
+/* The pull's Tasks and Bundles are read as PdJsonDoc values. */
+#define str(o, m) pd_jv_str (o, m)
+#define obj(o, m) pd_jv_obj (o, m)
+#define arr(o, m) pd_jv_arr (o, m)
+#define arr_obj(a, i) pd_jv_at_obj (a, i)
 
 /* "Patient/p1", ".../Patient/p1/_history/2" → "p1" when of that type. */
 char *
@@ -39,48 +41,12 @@ pd_fhir_ref_id (const char *reference,
   return NULL;
 }
 
-static JsonObject *
-find_resource (JsonNode   *bundle,
-               const char *type,
-               const char *id)
-{
-  JsonArray *entries = arr (json_node_get_object (bundle), "entry");
-
-  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *r = obj (arr_obj (entries, i), "resource");
-
-      if (g_strcmp0 (str (r, "resourceType"), type) == 0 && (id == NULL || g_strcmp0 (str (r, "id"), id) == 0))
-        return r;
-    }
-  return NULL;
-}
-
-static char *
-patient_name (JsonObject *patient)
-{
-  JsonArray *names = arr (patient, "name");
-  JsonObject *name = names != NULL && json_array_get_length (names) > 0 ? arr_obj (names, 0) : NULL;
-  JsonArray *given;
-  GString *out;
-
-  if (name == NULL)
-    return NULL;
-  if (str (name, "text") != NULL)
-    return g_strdup (str (name, "text"));
-  out = g_string_new (str (name, "family"));
-  given = arr (name, "given");
-  for (guint i = 0; given != NULL && i < json_array_get_length (given); i++)
-    g_string_append (out, json_array_get_string_element (given, i));
-  return g_string_free (out, out->len == 0);
-}
-
 static const char *
-resident_id (JsonObject *patient)
+resident_id (const PdJv *patient)
 {
-  JsonArray *ids = arr (patient, "identifier");
+  const PdJv *ids = arr (patient, "identifier");
 
-  for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
+  for (guint i = 0; ids != NULL && i < pd_jv_len (ids); i++)
     if (g_strcmp0 (str (arr_obj (ids, i), "system"), RESIDENT_ID) == 0)
       return str (arr_obj (ids, i), "value");
   return NULL;
@@ -94,13 +60,11 @@ typedef struct {
 } Sealed;
 
 static gboolean
-seal_object (PdSession *session,
-             JsonNode  *body,
-             Sealed    *out,
-             GError   **error)
+seal_object (PdSession  *session,
+             const char *text,
+             Sealed     *out,
+             GError    **error)
 {
-  g_autofree char *text = json_to_string (body, FALSE);
-
   out->uuid = pd_uuid_new ();
   out->sealed = pd_vault_seal (session, "cached_object", "body_sealed", out->uuid, text, error);
   return out->sealed != NULL;
@@ -150,26 +114,26 @@ store_object (PdSession  *session,
               JsonNode   *body,
               GError    **error)
 {
+  g_autofree char *text = json_to_string (body, FALSE);
   Sealed sealed = { 0 };
-  gboolean ok = seal_object (session, body, &sealed, error)
+  gboolean ok = seal_object (session, text, &sealed, error)
                 && put_object (pd_session_get_store (session), type, id, version, last_updated, &sealed, error);
 
   sealed_clear (&sealed);
   return ok;
 }
 
-JsonNode *
-pd_rx_cache_load (PdSession  *session,
-                  const char *resource_type,
-                  const char *resource_id,
-                  char      **version,
-                  GError    **error)
+static char *
+load_text (PdSession  *session,
+           const char *resource_type,
+           const char *resource_id,
+           char      **version,
+           GError    **error)
 {
   PdStore *store = pd_session_get_store (session);
   sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT uuid, version_id, body_sealed FROM cached_object"
                                                 " WHERE link = 'hospital' AND resource_type = ? AND resource_id = ?", error);
-  g_autofree char *text = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  char *text;
 
   if (stmt == NULL)
     return NULL;
@@ -183,15 +147,39 @@ pd_rx_cache_load (PdSession  *session,
     }
   text = pd_vault_open (session, "cached_object", "body_sealed", (const char *) sqlite3_column_text (stmt, 0),
                         sqlite3_column_blob (stmt, 2), (gsize) sqlite3_column_bytes (stmt, 2), error);
-  if (version != NULL)
+  if (version != NULL && text != NULL)
     *version = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
   sqlite3_reset (stmt);
+  return text;
+}
+
+JsonNode *
+pd_rx_cache_load (PdSession  *session,
+                  const char *resource_type,
+                  const char *resource_id,
+                  char      **version,
+                  GError    **error)
+{
+  g_autofree char *text = load_text (session, resource_type, resource_id, version, error);
+  g_autoptr(JsonParser) parser = NULL;
+
   if (text == NULL)
     return NULL;
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, text, -1, error))
     return NULL;
   return json_node_ref (json_parser_get_root (parser));
+}
+
+PdJsonDoc *
+pd_rx_cache_load_doc (PdSession  *session,
+                      const char *resource_type,
+                      const char *resource_id,
+                      GError    **error)
+{
+  g_autofree char *text = load_text (session, resource_type, resource_id, NULL, error);
+
+  return text != NULL ? pd_json_doc_parse (text, strlen (text), error) : NULL;
 }
 
 char *
@@ -307,28 +295,28 @@ static gboolean
 store_lines (PdStore    *store,
              PdKb       *kb,
              gint64      rx_id,
-             JsonNode   *bundle,
-             JsonObject *task,
+             const PdJv *bundle,
+             const PdJv *task,
              GError    **error)
 {
-  JsonArray *inputs = arr (task, "input");
+  const PdJv *inputs = arr (task, "input");
   guint n = 0;
   sqlite3_stmt *stmt;
 
-  for (guint i = 0; inputs != NULL && i < json_array_get_length (inputs); i++)
+  for (guint i = 0; inputs != NULL && i < pd_jv_len (inputs); i++)
     {
-      JsonObject *input = arr_obj (inputs, i);
+      const PdJv *input = arr_obj (inputs, i);
       g_autofree char *line_id = pd_fhir_ref_id (str (obj (input, "valueReference"), "reference"), "MedicationRequest");
-      JsonObject *mr = line_id != NULL ? find_resource (bundle, "MedicationRequest", line_id) : NULL;
-      JsonObject *med = obj (mr, "medicationCodeableConcept");
-      JsonArray *codings = arr (med, "coding");
-      const char *code = codings != NULL && json_array_get_length (codings) > 0 ? str (arr_obj (codings, 0), "code") : NULL;
+      const PdJv *mr = line_id != NULL ? pd_fhir_bundle_resource (bundle, "MedicationRequest", line_id) : NULL;
+      const PdJv *med = obj (mr, "medicationCodeableConcept");
+      const PdJv *codings = arr (med, "coding");
+      const char *code = codings != NULL && pd_jv_len (codings) > 0 ? str (arr_obj (codings, 0), "code") : NULL;
       const PdKbDrug *drug = kb != NULL && code != NULL ? pd_kb_find_drug (kb, code) : NULL;
       const char *name = drug != NULL ? drug->name : str (med, "text");
 
       if (line_id == NULL)
         continue;
-      if (name == NULL && codings != NULL && json_array_get_length (codings) > 0)
+      if (name == NULL && codings != NULL && pd_jv_len (codings) > 0)
         name = str (arr_obj (codings, 0), "display");
       stmt = pd_store_prepare (store,
         "INSERT INTO prescription_line (prescription_id, position, resource_id, version_id, status, drug_code, drug_name,"
@@ -358,7 +346,7 @@ store_lines (PdStore    *store,
 
 static void
 engine_verdict (PdKb        *kb,
-                JsonNode    *bundle,
+                const PdJv  *bundle,
                 const char **verdict,
                 gboolean    *has_block,
                 gboolean    *online)
@@ -381,8 +369,10 @@ engine_verdict (PdKb        *kb,
 
 struct _PdRxPrepared
 {
-  JsonObject *task;
-  JsonNode   *bundle;
+  const PdJv *task;
+  const PdJv *bundle;
+  PdJsonDoc  *task_doc;
+  PdJsonDoc  *bundle_doc;
   PdKb       *kb;
   Sealed      task_sealed;
   Sealed      bundle_sealed;
@@ -404,8 +394,8 @@ pd_rx_prepared_free (PdRxPrepared *p)
 {
   if (p == NULL)
     return;
-  json_object_unref (p->task);
-  json_node_unref (p->bundle);
+  g_clear_pointer (&p->task_doc, pd_json_doc_unref);
+  g_clear_pointer (&p->bundle_doc, pd_json_doc_unref);
   sealed_clear (&p->task_sealed);
   sealed_clear (&p->bundle_sealed);
   g_free (p->rx_uuid);
@@ -424,18 +414,22 @@ pd_rx_prepared_free (PdRxPrepared *p)
 PdRxPrepared *
 pd_rx_cache_prepare (PdSession  *session,
                      PdKb       *kb,
-                     JsonObject *task,
-                     JsonNode   *bundle,
+                     PdJsonDoc  *task_doc,
+                     const PdJv *task,
+                     char       *bundle_text,
                      GError    **error)
 {
   g_autoptr(PdRxPrepared) p = g_new0 (PdRxPrepared, 1);
-  g_autoptr(JsonNode) task_node = json_node_init_object (json_node_alloc (), task);
-  JsonObject *group = obj (task, "groupIdentifier");
+  g_autofree char *text = bundle_text;
+  const PdJv *group = obj (task, "groupIdentifier");
   g_autofree char *patient_id = pd_fhir_ref_id (str (obj (task, "for"), "reference"), "Patient");
-  JsonObject *patient = patient_id != NULL ? find_resource (bundle, "Patient", patient_id) : NULL;
+  g_autofree char *task_text = NULL;
+  const PdJv *bundle, *patient;
+  const char *raw;
+  gsize len;
 
-  p->task = json_object_ref (task);
-  p->bundle = json_node_ref (bundle);
+  p->task_doc = pd_json_doc_ref (task_doc);
+  p->task = task;
   p->kb = kb;
   if (str (task, "id") == NULL || group == NULL || str (group, "value") == NULL)
     {
@@ -443,10 +437,17 @@ pd_rx_cache_prepare (PdSession  *session,
                    _("Task/%s has no groupIdentifier: it names no prescription"), str (task, "id") != NULL ? str (task, "id") : "?");
       return NULL;
     }
-  if (!seal_object (session, task_node, &p->task_sealed, error) || !seal_object (session, bundle, &p->bundle_sealed, error))
+  p->bundle_doc = pd_json_doc_parse (text, strlen (text), error);
+  if (p->bundle_doc == NULL)
+    return NULL;
+  p->bundle = bundle = pd_json_doc_root (p->bundle_doc);
+  patient = patient_id != NULL ? pd_fhir_bundle_resource (bundle, "Patient", patient_id) : NULL;
+  raw = pd_jv_text (task, &len);
+  task_text = g_strndup (raw, len);
+  if (!seal_object (session, task_text, &p->task_sealed, error) || !seal_object (session, text, &p->bundle_sealed, error))
     return NULL;
   p->rx_uuid = pd_uuid_new ();
-  p->name = patient_name (patient);
+  p->name = pd_fhir_human_name (patient);
   if (p->name != NULL)
     {
       p->name_sealed = pd_vault_seal (session, "prescription", "patient_name", p->rx_uuid, p->name, error);
@@ -470,13 +471,13 @@ pd_rx_cache_write (PdSession    *session,
                    GError      **error)
 {
   PdStore *store = pd_session_get_store (session);
-  JsonObject *task = p->task;
-  JsonObject *group = obj (task, "groupIdentifier");
+  const PdJv *task = p->task;
+  const PdJv *group = obj (task, "groupIdentifier");
   const char *system = str (group, "system") != NULL ? str (group, "system") : "";
   const char *task_id = str (task, "id");
   const char *version = str (obj (task, "meta"), "versionId");
   const char *updated = str (obj (task, "meta"), "lastUpdated");
-  JsonObject *first_mr = find_resource (p->bundle, "MedicationRequest", NULL);
+  const PdJv *first_mr = pd_fhir_bundle_resource (p->bundle, "MedicationRequest", NULL);
   g_autofree char *uuid = existing_uuid (store, system, str (group, "value"));
   g_autoptr(GBytes) resealed = NULL;
   GBytes *name_sealed = p->name_sealed;
@@ -563,11 +564,11 @@ pd_rx_cache_put_task (PdSession  *session,
 {
   PdStore *store = pd_session_get_store (session);
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), task);
-  g_autofree char *claim_until = normal_time (str (obj (obj (task, "restriction"), "period"), "end"));
-  const char *id = str (task, "id");
+  g_autofree char *claim_until = normal_time (pd_json_str (pd_json_obj (pd_json_obj (task, "restriction"), "period"), "end"));
+  const char *id = pd_json_str (task, "id");
   sqlite3_stmt *stmt;
 
-  if (!store_object (session, "Task", id, str (obj (task, "meta"), "versionId"), str (obj (task, "meta"), "lastUpdated"),
+  if (!store_object (session, "Task", id, pd_json_str (pd_json_obj (task, "meta"), "versionId"), pd_json_str (pd_json_obj (task, "meta"), "lastUpdated"),
                      node, error))
     return FALSE;
   stmt = pd_store_prepare (store, "UPDATE prescription SET task_version = ?2, status = ?3, claimed_by = ?4, claim_until = ?5,"
@@ -575,11 +576,11 @@ pd_rx_cache_put_task (PdSession  *session,
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, str (obj (task, "meta"), "versionId"), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, local_status != NULL ? local_status : queue_status (str (task, "status")), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, str (obj (task, "owner"), "reference"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, pd_json_str (pd_json_obj (task, "meta"), "versionId"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, local_status != NULL ? local_status : queue_status (pd_json_str (task, "status")), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, pd_json_str (pd_json_obj (task, "owner"), "reference"), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 5, claim_until, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 6, str (obj (task, "meta"), "lastUpdated"), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 6, pd_json_str (pd_json_obj (task, "meta"), "lastUpdated"), -1, SQLITE_STATIC);
   return pd_store_step_done (store, stmt, error);
 }
 

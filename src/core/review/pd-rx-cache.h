@@ -3,6 +3,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "pd-json-doc.h"
 #include "pd-kb.h"
 #include "pd-session.h"
 
@@ -22,10 +23,13 @@ G_BEGIN_DECLS
  * prescription with open outbox entries keeps its local status. */
 typedef struct _PdRxPrepared PdRxPrepared;
 
+/* task: a Task in task_doc (which the result holds); bundle_text: the
+ * assembled Bundle (taken), sealed as it is. */
 PdRxPrepared *pd_rx_cache_prepare  (PdSession    *session,
                                     PdKb         *kb,
-                                    JsonObject   *task,
-                                    JsonNode     *bundle,
+                                    PdJsonDoc    *task_doc,
+                                    const PdJv   *task,
+                                    char         *bundle_text,
                                     GError      **error);
 gboolean  pd_rx_cache_write        (PdSession    *session,
                                     PdRxPrepared *prepared,
@@ -49,6 +53,11 @@ JsonNode *pd_rx_cache_load         (PdSession    *session,
                                     const char   *resource_type,
                                     const char   *resource_id,
                                     char        **version,
+                                    GError      **error);
+/* The same, to read only (the review's Bundle). */
+PdJsonDoc *pd_rx_cache_load_doc    (PdSession    *session,
+                                    const char   *resource_type,
+                                    const char   *resource_id,
                                     GError      **error);
 /* The prescription's uuid and Task id by its uuid or number. */
 gboolean  pd_rx_cache_find         (PdStore      *store,
