@@ -46,6 +46,9 @@ typedef struct {
 void      pd_hospital_found_init    (PdHospitalFound   *found);
 void      pd_hospital_found_clear   (PdHospitalFound   *found);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdHospitalFound, pd_hospital_found_clear)
+/* Every resource of a searchset answer (taken) into found. */
+void      pd_hospital_found_take    (PdHospitalFound   *found,
+                                     PdJsonDoc         *searchset);
 /* The lines, signatures and patient records of tasks (const PdJv*), in
  * batched searches, into found; page_records ("Patient/id" → the pull's
  * PdPatientRecord*) gets the record of each patient of tasks. */

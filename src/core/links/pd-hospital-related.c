@@ -53,31 +53,6 @@ pd_hospital_found_clear (PdHospitalFound *found)
   g_clear_pointer (&found->docs, g_ptr_array_unref);
 }
 
-/* Which line each fetched signature is for, once per page. */
-static void
-index_found (PdHospitalFound *found)
-{
-  GHashTableIter it;
-  gpointer value;
-
-  g_hash_table_iter_init (&it, found->by_ref);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    {
-      const PdJv *r = value;
-      const PdJv *targets = pd_jv_arr (r, "target");
-
-      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "Provenance") != 0)
-        continue;
-      for (guint i = 0; targets != NULL && i < pd_jv_len (targets); i++)
-        {
-          g_autofree char *id = pd_fhir_ref_id (pd_jv_str (pd_jv_at_obj (targets, i), "reference"), "MedicationRequest");
-
-          if (id != NULL)
-            index_under (found->by_target, g_strconcat ("MedicationRequest/", id, NULL), r);
-        }
-    }
-}
-
 /* When the hospital assembled a searchset: Bundle.timestamp, else its
  * meta.lastUpdated; G_MININT64 when it says neither. */
 static gint64
@@ -97,10 +72,39 @@ found_add (PdHospitalFound *found,
 {
   const char *type = pd_jv_str (resource, "resourceType");
   const char *id = pd_jv_str (resource, "id");
+  const PdJv *targets = pd_jv_arr (resource, "target");
 
   if (type == NULL || id == NULL)
     return;
-  g_hash_table_replace (found->by_ref, g_strconcat (type, "/", id, NULL), (gpointer) resource);
+  /* Which line a signature is for; once, if another search brings it again. */
+  if (!g_hash_table_replace (found->by_ref, g_strconcat (type, "/", id, NULL), (gpointer) resource)
+      || !g_str_equal (type, "Provenance"))
+    return;
+  for (const PdJv *target = pd_jv_first (targets); target != NULL; target = pd_jv_next (targets, target))
+    {
+      g_autofree char *line = pd_fhir_ref_id (pd_jv_str (target, "reference"), "MedicationRequest");
+
+      if (line != NULL)
+        index_under (found->by_target, g_strconcat ("MedicationRequest/", line, NULL), resource);
+    }
+}
+
+void
+pd_hospital_found_take (PdHospitalFound *found,
+                        PdJsonDoc       *searchset)
+{
+  const PdJv *bundle = pd_json_doc_root (searchset);
+  const PdJv *entries = pd_jv_arr (bundle, "entry");
+
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
+    {
+      const PdJv *resource = pd_jv_obj (entry, "resource");
+
+      if (resource != NULL)
+        found_add (found, resource);
+    }
+  found->as_of_us = MIN (found->as_of_us, searchset_time (bundle));
+  g_ptr_array_add (found->docs, searchset);
 }
 
 /* GET a searchset and every next page of it; each resource into found. */
@@ -117,7 +121,7 @@ search_all (PdHospitalLink  *link,
     {
       PdFhirAnswer answer;
       g_autofree char *url = g_steal_pointer (&next);
-      const PdJv *bundle, *entries;
+      const PdJv *bundle;
 
       if (!pd_fhir_client_read (link->client, url, &answer, cancellable, error))
         return FALSE;
@@ -131,17 +135,8 @@ search_all (PdHospitalLink  *link,
           pd_fhir_answer_clear (&answer);
           return FALSE;
         }
-      entries = pd_jv_arr (bundle, "entry");
-      for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
-        {
-          const PdJv *resource = pd_jv_obj (entry, "resource");
-
-          if (resource != NULL)
-            found_add (found, resource);
-        }
-      found->as_of_us = MIN (found->as_of_us, searchset_time (bundle));
       next = g_strdup (pd_fhir_next_link (bundle));
-      g_ptr_array_add (found->docs, g_steal_pointer (&answer.doc));
+      pd_hospital_found_take (found, g_steal_pointer (&answer.doc));
       pd_fhir_answer_clear (&answer);
     }
   return TRUE;
@@ -373,8 +368,7 @@ pd_hospital_fetch_related (PdHospitalLink    *link,
                          "&_include=MedicationRequest%3Aencounter&_include=MedicationRequest%3Amedication",
                          lines, found, cancellable, error)
          && search_batched (link, "Provenance?target=", "", targets, found, cancellable, error)
-         && fetch_records (link, tasks, found, records, page_records, cancellable, error)
-         && (index_found (found), TRUE);
+         && fetch_records (link, tasks, found, records, page_records, cancellable, error);
 }
 
 /* The entry of resource (its JSON text as given) unless one for ref is in. */
