@@ -24,6 +24,8 @@ extern const PdBench pd_bench_sync[];
 extern const guint   pd_bench_sync_n;
 extern const PdBench pd_bench_queue[];
 extern const guint   pd_bench_queue_n;
+extern const PdBench pd_bench_json[];
+extern const guint   pd_bench_json_n;
 
 void pd_bench_run_table (const PdBench *benches,
                          guint          n,

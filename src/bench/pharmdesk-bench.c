@@ -249,6 +249,7 @@ main (int    argc,
   pd_bench_run_table (pd_bench_review, pd_bench_review_n, filter, repeat, b);
   pd_bench_run_table (pd_bench_queue, pd_bench_queue_n, filter, repeat, b);
   pd_bench_run_table (pd_bench_sync, pd_bench_sync_n, filter, repeat, b);
+  pd_bench_run_table (pd_bench_json, pd_bench_json_n, filter, repeat, b);
   json_builder_end_array (b);
   json_builder_end_object (b);
 

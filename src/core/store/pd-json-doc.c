@@ -52,7 +52,6 @@ struct _PdJsonDoc
 };
 
 typedef enum {
-  ERR_UTF8,
   ERR_VALUE,
   ERR_PUNCT,
   ERR_NUMBER,
@@ -310,7 +309,7 @@ parse_array (Parser       *ps,
           }
         if (*p == ']')
           break;
-        return fail (ps, ERR_PUNCT, "',' or ']'", p), NULL;
+        return fail (ps, ERR_PUNCT, N_("',' or ']'"), p), NULL;
       }
   p++;
   v = &ps->nodes[i];
@@ -354,7 +353,7 @@ parse_object (Parser       *ps,
           }
         if (*p == '}')
           break;
-        return fail (ps, ERR_PUNCT, "',' or '}'", p), NULL;
+        return fail (ps, ERR_PUNCT, N_("',' or '}'"), p), NULL;
       }
   p++;
   v = &ps->nodes[i];
@@ -538,7 +537,6 @@ pd_json_doc_parse (const char  *text,
   Parser ps;
   const guchar *p;
   const guchar *bad = NULL;
-  const char *msg;
 
   g_return_val_if_fail (text != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -546,15 +544,13 @@ pd_json_doc_parse (const char  *text,
   if (len > PD_JSON_DOC_MAX_LEN)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("Not JSON: the text is longer than %" G_GSIZE_FORMAT " bytes"),
-                   PD_JSON_DOC_MAX_LEN);
+                   _("Not JSON: the text is longer than %u bytes"), (guint) PD_JSON_DOC_MAX_LEN);
       return NULL;
     }
   if (!validate_utf8 ((const guchar *) text, len, &bad))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("Not JSON: invalid UTF-8 at byte %" G_GSIZE_FORMAT),
-                   (gsize) (bad - (const guchar *) text));
+                   _("Not JSON: invalid UTF-8 at byte %u"), (guint) (bad - (const guchar *) text));
       return NULL;
     }
 
@@ -591,42 +587,43 @@ pd_json_doc_parse (const char  *text,
     }
   if (p == NULL)
     {
-      gsize at = ps.err_at - ps.text;
+      guint at = ps.err_at - ps.text;   /* the text is under 4 GiB */
 
       g_free (ps.nodes);
       g_free (doc);
       switch (ps.err)
         {
         case ERR_PUNCT:
-          /* Translators: %s is JSON punctuation, such as ',' or '}' */
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       _("Not JSON: expected %s at byte %" G_GSIZE_FORMAT), ps.err_what, at);
-          return NULL;
+                       /* Translators: %s is JSON punctuation, such as ',' or '}' */
+                       _("Not JSON: expected %s at byte %u"), _(ps.err_what), at);
+          break;
         case ERR_DEPTH:
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       _("Not JSON: nested more than %d deep at byte %" G_GSIZE_FORMAT),
-                       PD_JSON_DOC_MAX_DEPTH, at);
-          return NULL;
+                       _("Not JSON: nested more than %d deep at byte %u"), PD_JSON_DOC_MAX_DEPTH, at);
+          break;
         case ERR_VALUE:
-          msg = _("Not JSON: expected a value at byte %" G_GSIZE_FORMAT);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Not JSON: expected a value at byte %u"), at);
           break;
         case ERR_NUMBER:
-          msg = _("Not JSON: malformed number at byte %" G_GSIZE_FORMAT);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Not JSON: malformed number at byte %u"), at);
           break;
         case ERR_ESCAPE:
-          msg = _("Not JSON: invalid escape in a string at byte %" G_GSIZE_FORMAT);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Not JSON: invalid escape in a string at byte %u"), at);
           break;
         case ERR_CONTROL:
-          msg = _("Not JSON: control character in a string at byte %" G_GSIZE_FORMAT);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Not JSON: control character in a string at byte %u"), at);
           break;
         case ERR_TRAILING:
-          msg = _("Not JSON: text after the value at byte %" G_GSIZE_FORMAT);
-          break;
-        case ERR_UTF8:
         default:
-          g_assert_not_reached ();
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Not JSON: text after the value at byte %u"), at);
+          break;
         }
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, msg, at);
       return NULL;
     }
 
