@@ -214,6 +214,23 @@ test_outcome_and_garbage (void)
   script (&f, 999);
   g_assert_false (pd_fhir_client_call (client, "PUT", "Task/1", "W/\"1\"", body, TRUE, &answer, NULL, &error));
   g_assert_error (error, PD_LINK_ERROR, PD_LINK_ERROR_SERVER);
+  g_clear_error (&error);
+
+  /* A read: a garbled answer is asked again; garbled every time, the
+   * error says where it broke. */
+  pd_fhir_client_set_retry (client, 2, 10);
+  script (&f, 999);
+  script (&f, 0);
+  g_assert_true (pd_fhir_client_read (client, "Task/1", &answer, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (pd_jv_str (pd_json_doc_root (answer.doc), "resourceType"), ==, "Task");
+  g_assert_null (answer.body);
+  pd_fhir_answer_clear (&answer);
+  script (&f, 999);
+  script (&f, 999);
+  g_assert_false (pd_fhir_client_read (client, "Task/1", &answer, NULL, &error));
+  g_assert_error (error, PD_LINK_ERROR, PD_LINK_ERROR_SERVER);
+  g_assert_nonnull (strstr (error->message, "could not be read: Not JSON: expected a value at byte 16"));
   fake_stop (&f);
 }
 

@@ -257,20 +257,22 @@ build_message (PdFhirClient *client,
   return msg;
 }
 
-/* The body as a json-glib tree, or with as_doc as a PdJsonDoc. */
+/* The body as a json-glib tree, or with as_doc as a PdJsonDoc; why it
+ * could not be read into why. */
 static gboolean
 read_body (PdFhirAnswer *answer,
            GBytes       *bytes,
-           gboolean      as_doc)
+           gboolean      as_doc,
+           GError      **why)
 {
   g_autoptr(JsonParser) parser = NULL;
 
   if (g_bytes_get_size (bytes) == 0)
     return FALSE;
   if (as_doc)
-    return (answer->doc = pd_json_doc_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL)) != NULL;
+    return (answer->doc = pd_json_doc_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), why)) != NULL;
   parser = json_parser_new ();
-  if (json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), NULL)
+  if (json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), why)
       && json_parser_get_root (parser) != NULL)
     answer->body = json_node_ref (json_parser_get_root (parser));
   return answer->body != NULL;
@@ -299,6 +301,7 @@ call (PdFhirClient *client,
       g_autoptr(SoupMessage) msg = NULL;
       g_autoptr(GBytes) bytes = NULL;
       g_autoptr(GError) local_error = NULL;
+      g_autoptr(GError) unreadable = NULL;
       gboolean last = attempt + 1 >= client->attempts;
       guint status, wait;
 
@@ -344,7 +347,7 @@ call (PdFhirClient *client,
       answer->etag = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "ETag"));
       answer->location = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Location"));
       answer->raw = g_bytes_ref (bytes);
-      if (!read_body (answer, bytes, as_doc) && status >= 200 && status < 300 && g_bytes_get_size (bytes) > 0)
+      if (!read_body (answer, bytes, as_doc, &unreadable) && status >= 200 && status < 300 && g_bytes_get_size (bytes) > 0)
         {
           /* Committed, perhaps, but unreadable: a write's outcome is unknown. */
           if (repeatable && !last && strcmp (method, "GET") == 0)
@@ -354,8 +357,8 @@ call (PdFhirClient *client,
                 return FALSE;
               continue;
             }
-          g_set_error (error, PD_LINK_ERROR, PD_LINK_ERROR_SERVER, _("The hospital’s answer to %s %s could not be read"),
-                       method, path);
+          g_set_error (error, PD_LINK_ERROR, PD_LINK_ERROR_SERVER, _("The hospital’s answer to %s %s could not be read: %s"),
+                       method, path, unreadable != NULL ? unreadable->message : "?");
           pd_fhir_answer_clear (answer);
           return FALSE;
         }
