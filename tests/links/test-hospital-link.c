@@ -125,7 +125,7 @@ sync_ok (Desk        *d,
 {
   g_autoptr(GError) error = NULL;
 
-  memset (stats, 0, sizeof *stats);
+  pd_sync_stats_clear (stats);
   if (!pd_hospital_link_sync (d->link, NULL, NULL, NULL, stats, &error))
     g_error ("sync: %s", error->message);
 }
@@ -176,7 +176,7 @@ test_pull (void)
   g_autofree char *state = new_state ("pull");
   Sandbox sb;
   Desk d = { 0 };
-  PdSyncStats s;
+  g_auto(PdSyncStats) s = { 0 };
   gint64 tasks;
   g_autofree char *raw = NULL;
   gsize raw_len = 0;
@@ -195,7 +195,11 @@ test_pull (void)
   g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription WHERE has_block = 1"), >, 0);
   g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription_line"), >=, tasks);
   g_assert_cmpint (db_count (&d, "SELECT count(*) FROM prescription WHERE patient_name_sealed IS NULL"), ==, 0);
-  g_assert_nonnull (db_text (&d, "SELECT cursor FROM sync_cursor WHERE link = 'hospital'"));
+  {
+    g_autofree char *cursor = db_text (&d, "SELECT cursor FROM sync_cursor WHERE link = 'hospital'");
+
+    g_assert_nonnull (cursor);
+  }
 
   /* What the cache keeps of each prescription is enough for every rule:
    * reviewing the cached Bundles finds every finding code the demo
@@ -291,7 +295,7 @@ push (Desk        *d,
 {
   g_autoptr(GError) error = NULL;
 
-  memset (stats, 0, sizeof *stats);
+  pd_sync_stats_clear (stats);
   if (!pd_hospital_link_push (d->link, NULL, stats, &error))
     g_error ("push: %s", error->message);
 }
@@ -328,13 +332,13 @@ test_claim_race (void)
   g_autofree char *state = new_state ("race");
   Sandbox sb;
   Desk a = { 0 }, b = { 0 };
-  PdSyncStats s;
+  g_auto(PdSyncStats) s = { 0 };
   g_autofree char *rx_a = NULL;
   g_autofree char *number = NULL;
   g_autofree char *rx_b = NULL;
   g_autofree char *sql = NULL;
   g_autoptr(GError) error = NULL;
-  PushThread ta, tb;
+  PushThread ta = { 0 }, tb = { 0 };
   GThread *threads[2];
   g_autofree char *state_a = NULL;
   g_autofree char *state_b = NULL;
@@ -391,7 +395,7 @@ test_offline_day (void)
   g_autofree char *state = new_state ("offline");
   Sandbox sb;
   Desk d = { 0 };
-  PdSyncStats s;
+  g_auto(PdSyncStats) s = { 0 };
   g_autofree char *rx = NULL;
   g_autofree char *decision = NULL;
   g_autofree char *task_id = NULL;
@@ -457,7 +461,7 @@ test_cancel_mid_review (void)
   g_autofree char *state = new_state ("cancel");
   Sandbox sb;
   Desk d = { 0 };
-  PdSyncStats s;
+  g_auto(PdSyncStats) s = { 0 };
   g_autofree char *rx = NULL;
   g_autofree char *other = NULL;
   g_autofree char *decision = NULL;
@@ -508,7 +512,7 @@ test_faults (void)
   g_autofree char *state = new_state ("faults");
   Sandbox sb;
   Desk d = { 0 };
-  PdSyncStats s;
+  g_auto(PdSyncStats) s = { 0 };
   g_autoptr(GPtrArray) decisions = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) rxs = g_ptr_array_new_with_free_func (g_free);
   guint rounds = 0;
@@ -573,7 +577,7 @@ test_paging_equal_timestamps (void)
   g_autofree char *state = new_state ("paging");
   Sandbox sb;
   Desk d = { 0 };
-  PdSyncStats s = { 0 };
+  g_auto(PdSyncStats) s = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   GString *planted = g_string_new ("{\"resources\":[");
@@ -713,7 +717,7 @@ test_patient_record_once (void)
   g_autofree char *first_of_patient = NULL;
   Sandbox sb;
   Desk d = { 0 };
-  PdSyncStats s = { 0 };
+  g_auto(PdSyncStats) s = { 0 };
   Late late = { &sb, state, NULL, NULL };
 
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", "--no-demo", NULL);

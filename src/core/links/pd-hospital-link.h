@@ -54,6 +54,7 @@ gboolean        pd_hospital_link_sync   (PdHospitalLink     *link,
                                          PdSyncStats        *stats,
                                          GError            **error);
 void            pd_sync_stats_clear     (PdSyncStats        *stats);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdSyncStats, pd_sync_stats_clear)
 
 /* Queue a claim (or a release) of a cached prescription for the signed-in
  * pharmacist; it goes out with the next push. Works offline. Returns the
