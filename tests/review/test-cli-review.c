@@ -62,7 +62,9 @@ test_bad_input (void)
 {
   g_autofree char *bundle = g_build_filename (examples, "warfarin-ibuprofen.json", NULL);
   struct { const char *input; const char *now; const char *words; } cases[] = {
-    { "not json", "2026-11-20T10:00:00+08:00", "not JSON" },
+    { "not json", "2026-11-20T10:00:00+08:00", "pharmdesk-cli: Not JSON: expected a value at byte 0\n" },
+    /* json-glib let comments through; JSON has none. */
+    { "{\"resourceType\":\"Bundle\", // c\n\"entry\":[]}", "2026-11-20T10:00:00+08:00", "Not JSON: expected '\"' at byte 26" },
     { "{\"resourceType\":\"Patient\"}", "2026-11-20T10:00:00+08:00", "Bundle" },
     { "{\"resourceType\":\"Bundle\"}", "2026-11-20T10:00:00", "offset" },
   };

@@ -946,7 +946,8 @@ pd_fhir_read_prescriptions (const char *data,
 
   if (doc == NULL)
     {
-      g_set_error (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, _("The input is not JSON: %s"), parse_error->message);
+      /* "Not JSON: … at byte N" says it all. */
+      g_set_error_literal (error, PD_FHIR_ERROR, PD_FHIR_ERROR_INVALID, parse_error->message);
       return NULL;
     }
   return pd_fhir_read_bundle (pd_json_doc_root (doc), kb, error);
