@@ -284,19 +284,35 @@ static const guchar *parse_value (Parser       *ps,
                                   const guchar *p,
                                   guint16       depth);
 
+/* An array or an object (at *p), whose node is i: its elements or its
+ * members, each a key, ':' and a value. */
 static const guchar *
-parse_array (Parser       *ps,
-             const guchar *p,
-             guint32       i,
-             guint16       depth)
+parse_container (Parser       *ps,
+                 const guchar *p,
+                 guint32       i,
+                 guint16       depth)
 {
+  gboolean object = *p == '{';
+  guchar close = object ? '}' : ']';
   guint32 count = 0;
   PdJv *v;
 
   p = skip_space (p + 1);
-  if (*p != ']')
+  if (*p != close)
     for (;;)
       {
+        if (object)
+          {
+            if (*p != '"')
+              return fail (ps, ERR_PUNCT, "'\"'", p), NULL;
+            p = parse_string (ps, p, add_node (ps), PD_JV_KEY, depth + 1);
+            if (p == NULL)
+              return NULL;
+            p = skip_space (p);
+            if (*p != ':')
+              return fail (ps, ERR_PUNCT, "':'", p), NULL;
+            p = skip_space (p + 1);
+          }
         p = parse_value (ps, p, depth + 1);
         if (p == NULL)
           return NULL;
@@ -307,57 +323,13 @@ parse_array (Parser       *ps,
             p = skip_space (p + 1);
             continue;
           }
-        if (*p == ']')
+        if (*p == close)
           break;
-        return fail (ps, ERR_PUNCT, N_("',' or ']'"), p), NULL;
+        return fail (ps, ERR_PUNCT, object ? N_("',' or '}'") : N_("',' or ']'"), p), NULL;
       }
   p++;
   v = &ps->nodes[i];
-  v->type = PD_JV_ARRAY;
-  v->n = count;
-  v->skip = ps->n_nodes - i;
-  v->raw_len = (const char *) p - v->raw;
-  return p;
-}
-
-static const guchar *
-parse_object (Parser       *ps,
-              const guchar *p,
-              guint32       i,
-              guint16       depth)
-{
-  guint32 count = 0;
-  PdJv *v;
-
-  p = skip_space (p + 1);
-  if (*p != '}')
-    for (;;)
-      {
-        if (*p != '"')
-          return fail (ps, ERR_PUNCT, "'\"'", p), NULL;
-        p = parse_string (ps, p, add_node (ps), PD_JV_KEY, depth + 1);
-        if (p == NULL)
-          return NULL;
-        p = skip_space (p);
-        if (*p != ':')
-          return fail (ps, ERR_PUNCT, "':'", p), NULL;
-        p = parse_value (ps, skip_space (p + 1), depth + 1);
-        if (p == NULL)
-          return NULL;
-        count++;
-        p = skip_space (p);
-        if (*p == ',')
-          {
-            p = skip_space (p + 1);
-            continue;
-          }
-        if (*p == '}')
-          break;
-        return fail (ps, ERR_PUNCT, N_("',' or '}'"), p), NULL;
-      }
-  p++;
-  v = &ps->nodes[i];
-  v->type = PD_JV_OBJECT;
+  v->type = object ? PD_JV_OBJECT : PD_JV_ARRAY;
   v->n = count;
   v->skip = ps->n_nodes - i;
   v->raw_len = (const char *) p - v->raw;
@@ -458,7 +430,7 @@ parse_value (Parser       *ps,
       if (depth >= PD_JSON_DOC_MAX_DEPTH)
         return fail (ps, ERR_DEPTH, NULL, p), NULL;
       /* v moves when the node array grows */
-      return *p == '{' ? parse_object (ps, p, i, depth) : parse_array (ps, p, i, depth);
+      return parse_container (ps, p, i, depth);
     case 't':
       return parse_literal (ps, p, "true", v, PD_JV_BOOL);
     case 'f':
