@@ -32,10 +32,14 @@ gboolean   pd_fhir_codeable_has       (const PdJv  *concept,
                                        const char  *system,
                                        const char  *code);
 gint64     pd_fhir_observation_time   (const PdJv  *observation);
+gboolean   pd_fhir_observation_counts (const PdJv  *observation);
+
+/* What the cache and the review view read of a Bundle too: a resource by
+ * type and id (id NULL: the first of that type), and a person's name
+ * (name[0].text, else family then given; NULL when none). */
 const PdJv *pd_fhir_bundle_resource   (const PdJv  *bundle,
                                        const char  *type,
                                        const char  *id);
 char      *pd_fhir_human_name         (const PdJv  *resource);
-gboolean   pd_fhir_observation_counts (const PdJv  *observation);
 
 G_END_DECLS
