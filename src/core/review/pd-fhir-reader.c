@@ -173,9 +173,9 @@ resolve (Reader     *r,
     {
       const PdJv *contained = arr (from, "contained");
 
-      for (guint i = 0; contained != NULL && i < pd_jv_len (contained); i++)
-        if (g_strcmp0 (str (arr_obj (contained, i), "id"), reference + 1) == 0)
-          return arr_obj (contained, i);
+      for (const PdJv *c = pd_jv_first (contained); c != NULL; c = pd_jv_next (contained, c))
+        if (g_strcmp0 (str (c, "id"), reference + 1) == 0)
+          return c;
       return NULL;
     }
   found = g_hash_table_lookup (r->by_full_url, reference);
@@ -978,9 +978,8 @@ pd_fhir_read_bundle (const PdJv *root,
   r.resources = g_ptr_array_new ();
 
   entries = arr (r.bundle, "entry");
-  for (guint i = 0; entries != NULL && i < pd_jv_len (entries); i++)
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
     {
-      const PdJv *entry = arr_obj (entries, i);
       const PdJv *resource = obj (entry, "resource");
 
       if (resource != NULL)

@@ -219,9 +219,9 @@ read_people (PdRxView *v,
   v->prescriber = pd_fhir_human_name (prescriber);
 
   /* The allergies the engine counts: active (or no status), not refuted. */
-  for (guint i = 0; entries != NULL && i < pd_jv_len (entries); i++)
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
     {
-      const PdJv *r = pd_jv_obj (pd_jv_at_obj (entries, i), "resource");
+      const PdJv *r = pd_jv_obj (entry, "resource");
       const char *clinical, *verification, *text;
 
       if (g_strcmp0 (pd_jv_str (r, "resourceType"), "AllergyIntolerance") != 0)
