@@ -369,8 +369,7 @@ engine_verdict (PdKb        *kb,
 
 struct _PdRxPrepared
 {
-  const PdJv *task;
-  const PdJv *bundle;
+  const PdJv *task;         /* in task_doc */
   PdJsonDoc  *task_doc;
   PdJsonDoc  *bundle_doc;
   PdKb       *kb;
@@ -440,7 +439,7 @@ pd_rx_cache_prepare (PdSession  *session,
   p->bundle_doc = pd_json_doc_parse (text, strlen (text), error);
   if (p->bundle_doc == NULL)
     return NULL;
-  p->bundle = bundle = pd_json_doc_root (p->bundle_doc);
+  bundle = pd_json_doc_root (p->bundle_doc);
   patient = patient_id != NULL ? pd_fhir_bundle_resource (bundle, "Patient", patient_id) : NULL;
   raw = pd_jv_text (task, &len);
   task_text = g_strndup (raw, len);
@@ -477,7 +476,8 @@ pd_rx_cache_write (PdSession    *session,
   const char *task_id = str (task, "id");
   const char *version = str (obj (task, "meta"), "versionId");
   const char *updated = str (obj (task, "meta"), "lastUpdated");
-  const PdJv *first_mr = pd_fhir_bundle_resource (p->bundle, "MedicationRequest", NULL);
+  const PdJv *bundle = pd_json_doc_root (p->bundle_doc);
+  const PdJv *first_mr = pd_fhir_bundle_resource (bundle, "MedicationRequest", NULL);
   g_autofree char *uuid = existing_uuid (store, system, str (group, "value"));
   g_autoptr(GBytes) resealed = NULL;
   GBytes *name_sealed = p->name_sealed;
@@ -553,7 +553,7 @@ pd_rx_cache_write (PdSession    *session,
     }
   rx_id = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
-  return store_lines (store, p->kb, rx_id, p->bundle, task, error);
+  return store_lines (store, p->kb, rx_id, bundle, task, error);
 }
 
 gboolean
