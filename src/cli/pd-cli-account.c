@@ -16,14 +16,46 @@ open_store (PdCli *cli,
             int   *status)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_path_get_dirname (pd_cli_db_path (cli));
-  PdStore *store;
+  PdStore *store = pd_cli_open_store (cli, &error);
 
-  g_mkdir_with_parents (dir, 0700);
-  store = pd_store_open (pd_cli_db_path (cli), &error);
   if (store == NULL)
     *status = pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   return store;
+}
+
+/* `init` alone creates a database; with --settable-clock it is marked a
+ * training, demo or test database, whose clock --now may move. */
+static PdStore *
+create_store (PdCli    *cli,
+              gboolean  settable_clock,
+              int      *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_path_get_dirname (pd_cli_db_path (cli));
+  g_autoptr(PdStore) store = NULL;
+  gboolean existed;
+
+  if (pd_clock_is_set (pd_clock_get_default ()) && !settable_clock)
+    {
+      *status = pd_cli_fail (PD_EXIT_USAGE, "%s",
+                             _("--now needs “init --settable-clock”: the clock of a real pharmacy’s database cannot be set"));
+      return NULL;
+    }
+  existed = g_file_test (pd_cli_db_path (cli), G_FILE_TEST_EXISTS);
+  g_mkdir_with_parents (dir, 0700);
+  store = pd_store_open (pd_cli_db_path (cli), &error);
+  if (store != NULL && settable_clock && !pd_store_get_settable_clock (store))
+    {
+      /* A real pharmacy's database never becomes a training one. */
+      if (existed)
+        g_set_error (&error, PD_STORE_ERROR, PD_STORE_ERROR_CLOCK,
+                     _("“%s” already exists: --settable-clock marks only a new database"), pd_cli_db_path (cli));
+      if (existed || !pd_store_set_meta (store, "settable_clock", "1", &error))
+        g_clear_object (&store);
+    }
+  if (store == NULL)
+    *status = pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  return g_steal_pointer (&store);
 }
 
 static void
@@ -65,9 +97,11 @@ pd_cli_init (PdCli  *cli,
   g_autofree char *recovery = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PdStore) store = NULL;
+  gboolean settable_clock = FALSE;
   GOptionEntry entries[] = {
     { "admin", 0, 0, G_OPTION_ARG_STRING, &admin, N_("User name of the first administrator"), N_("NAME") },
     { "display-name", 0, 0, G_OPTION_ARG_STRING, &display, N_("The administrator’s full name"), N_("TEXT") },
+    { "settable-clock", 0, 0, G_OPTION_ARG_NONE, &settable_clock, N_("A training, demo or test database: --now may set its clock"), NULL },
     { NULL }
   };
   PdAccountSpec spec = { 0 };
@@ -76,11 +110,11 @@ pd_cli_init (PdCli  *cli,
   if (!pd_cli_parse (cli, &argc, &argv, NULL, _("Create a database and its first administrator."), entries, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (admin == NULL || cli->db_path == NULL)
-    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli init --db FILE --admin NAME --password-file FILE|--password-stdin"));
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli init --db FILE --admin NAME [--settable-clock] --password-file FILE|--password-stdin"));
   password = pd_cli_read_password (cli, &error);
   if (password == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
-  store = open_store (cli, &status);
+  store = create_store (cli, settable_clock, &status);
   if (store == NULL)
     return status;
   spec.username = admin;

@@ -114,7 +114,7 @@ pd_cli_audit (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (argc != 2 || (!g_str_equal (argv[1], "verify") && !g_str_equal (argv[1], "export")))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli audit verify|export [--from DAY --to DAY --out FILE|-] --user NAME --password-file FILE"));
-  store = pd_store_open (pd_cli_db_path (cli), &error);
+  store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   session = pd_cli_sign_in (cli, store, &error);

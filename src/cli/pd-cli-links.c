@@ -38,7 +38,7 @@ links_set (PdCli      *cli,
 
   if (!g_file_get_contents (path, &data, &length, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
-  store = pd_store_open (pd_cli_db_path (cli), &error);
+  store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   session = pd_cli_sign_in (cli, store, &error);

@@ -184,7 +184,7 @@ pd_cli_kb (PdCli  *cli,
 
   /* Import: an administrator's act, in one transaction, audited. */
   {
-    g_autoptr(PdStore) store = pd_store_open (pd_cli_db_path (cli), &error);
+    g_autoptr(PdStore) store = pd_cli_open_store (cli, &error);
     g_autoptr(PdSession) session = NULL;
 
     if (store == NULL)

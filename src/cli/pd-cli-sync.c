@@ -73,7 +73,7 @@ pd_cli_sync (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_USAGE, "%s", _("The courier link is not in this version yet"));
   if (cli->config == NULL && !pd_cli_config_from_store (cli, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
-  store = pd_store_open (pd_cli_db_path (cli), &error);
+  store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   session = pd_cli_sign_in (cli, store, &error);
@@ -139,7 +139,7 @@ pd_cli_outbox (PdCli  *cli,
       || (g_str_equal (argv[1], "resolve") && (argc != 4 || (!g_str_equal (argv[3], "resolved") && !g_str_equal (argv[3], "cancelled"))))
       || (!g_str_equal (argv[1], "list") && !g_str_equal (argv[1], "resolve")))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli outbox list [--all] | outbox resolve ID resolved|cancelled"));
-  store = pd_store_open (pd_cli_db_path (cli), &error);
+  store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (g_str_equal (argv[1], "resolve"))
@@ -221,7 +221,7 @@ pd_cli_verify_review (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (argc != 2)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli verify-review DECISION-ID"));
-  store = pd_store_open (pd_cli_db_path (cli), &error);
+  store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (!pd_review_verify (store, argv[1], &error))

@@ -166,11 +166,24 @@ pd_cli_sign_in (PdCli    *cli,
   return pd_session_sign_in (store, cli->user, password, error);
 }
 
+/* The pharmacy's database for every subcommand but `init` and `review`:
+ * refuses --now unless the database was made with a settable clock. */
+PdStore *
+pd_cli_open_store (PdCli   *cli,
+                   GError **error)
+{
+  g_autoptr(PdStore) store = pd_store_open (pd_cli_db_path (cli), error);
+
+  if (store == NULL || !pd_store_check_clock (store, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
 gboolean
 pd_cli_config_from_store (PdCli   *cli,
                           GError **error)
 {
-  g_autoptr(PdStore) store = pd_store_open (pd_cli_db_path (cli), error);
+  g_autoptr(PdStore) store = pd_cli_open_store (cli, error);
 
   if (store == NULL)
     return FALSE;

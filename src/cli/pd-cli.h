@@ -52,6 +52,8 @@ struct _PdStore;
 struct _PdSession *pd_cli_sign_in (PdCli        *cli,
                                    struct _PdStore *store,
                                    GError      **error);
+struct _PdStore *pd_cli_open_store (PdCli     *cli,
+                                   GError      **error);
 /* Without --config: the links kept in the database and the keyring. */
 gboolean  pd_cli_config_from_store (PdCli       *cli,
                                    GError      **error);

@@ -62,6 +62,8 @@ open_store (PdApplication *self)
 
   g_mkdir_with_parents (dir, 0700);
   self->store = pd_store_open (path, &self->store_error);
+  if (self->store != NULL && !pd_store_check_clock (self->store, &self->store_error))
+    g_clear_object (&self->store);
 }
 
 static int

@@ -87,6 +87,23 @@ pd_clock_now_us (PdClock *clock)
   return now;
 }
 
+/* The machine's own clock, whatever --now says: lockouts, the audit trail's
+ * order and the insurance gateway's timestamp follow it (cli.md). Only a
+ * unit test may shift it, to see a lockout expire without waiting. */
+static gint64 real_offset_us;
+
+gint64
+pd_clock_real_now_us (void)
+{
+  return g_get_real_time () + real_offset_us;
+}
+
+void
+pd_clock_shift_real_for_testing (gint64 offset_us)
+{
+  real_offset_us = offset_us;
+}
+
 gint64
 pd_clock_now_s (PdClock *clock)
 {

@@ -23,6 +23,8 @@ PdClock    *pd_clock_get_default        (void);
 PdClock    *pd_clock_new                (void);
 void        pd_clock_free               (PdClock     *clock);
 gint64      pd_clock_now_us             (PdClock     *clock);
+gint64      pd_clock_real_now_us        (void);
+void        pd_clock_shift_real_for_testing (gint64   offset_us);
 gint64      pd_clock_now_s              (PdClock     *clock);
 void        pd_clock_set_now_us         (PdClock     *clock,
                                          gint64       now_us);

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "pd-clock.h"
 #include "pd-store.h"
 
 /* SQLite keeps these at fixed offsets of the first page (fileformat2.html). */
@@ -661,6 +662,28 @@ pd_store_set_meta (PdStore    *store,
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
   return pd_store_step_done (store, stmt, error);
+}
+
+gboolean
+pd_store_get_settable_clock (PdStore *store)
+{
+  g_autofree char *value = pd_store_get_meta (store, "settable_clock");
+
+  return g_strcmp0 (value, "1") == 0;
+}
+
+/* Refuses a clock moved by --now / PHARMDESK_NOW on a real pharmacy's
+ * database: nobody may change when things happened there. */
+gboolean
+pd_store_check_clock (PdStore *store,
+                      GError **error)
+{
+  if (!pd_clock_is_set (pd_clock_get_default ()) || pd_store_get_settable_clock (store))
+    return TRUE;
+  g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CLOCK,
+               _("The clock of “%s” cannot be set: only a database made with “init --settable-clock” (training, demos, tests) takes --now or PHARMDESK_NOW"),
+               store->path);
+  return FALSE;
 }
 
 /* The full check of `pharmdesk-cli db check`: never refuses a damaged

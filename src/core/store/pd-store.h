@@ -16,6 +16,7 @@ typedef enum {
   PD_STORE_ERROR_FAILED,          /* any other SQLite failure */
   PD_STORE_ERROR_CONSTRAINT,      /* a row broke a constraint */
   PD_STORE_ERROR_NOT_FOUND,       /* no such row */
+  PD_STORE_ERROR_CLOCK,           /* --now on a database whose clock may not be set */
 } PdStoreError;
 
 /* One numbered migration: its SQL runs in one transaction with the
@@ -95,6 +96,12 @@ char         *pd_store_get_meta            (PdStore           *store,
 gboolean      pd_store_set_meta            (PdStore           *store,
                                             const char        *key,
                                             const char        *value,
+                                            GError           **error);
+
+/* A training, demo or test database (`init --settable-clock`): only there
+ * may --now or PHARMDESK_NOW move the clock (cli.md). */
+gboolean      pd_store_get_settable_clock  (PdStore           *store);
+gboolean      pd_store_check_clock         (PdStore           *store,
                                             GError           **error);
 
 gboolean      pd_store_check_file          (const char        *path,
