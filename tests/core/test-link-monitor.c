@@ -217,6 +217,49 @@ test_offline (void)
   g_assert_finalize_object (g_steal_pointer (&m));
 }
 
+/* Seconds until a link that was online shows something else. */
+static double
+seconds_until_not_online (PdLinkMonitor *m,
+                          PdLink         link,
+                          double         limit)
+{
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = start + (gint64) (limit * G_USEC_PER_SEC);
+
+  while (pd_link_monitor_get_state (m, link) == PD_LINK_STATE_ONLINE && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+}
+
+/* The server dies (the sandbox killed) between two probes: the
+ * indicators say offline within seconds, without waiting for the next
+ * probe or sync (30 s), and without anybody pressing F5. */
+static void
+test_dead_link_noticed (void)
+{
+  Hospital h = { 0 };
+  g_autoptr(PdConfig) c = NULL;
+  g_autoptr(PdLinkMonitor) m = NULL;
+  double waited;
+
+  hospital_start (&h);
+  c = config_for (h.base, "right");
+  m = pd_link_monitor_new (c);
+  pd_link_monitor_check_now (m);
+  g_assert_cmpint (wait_settled (m, PD_LINK_HOSPITAL), ==, PD_LINK_STATE_ONLINE);
+  g_assert_cmpint (wait_settled (m, PD_LINK_COURIER), ==, PD_LINK_STATE_ONLINE);
+  hospital_stop (&h);
+  waited = seconds_until_not_online (m, PD_LINK_HOSPITAL, 15);
+  g_test_message ("hospital: %.2f s", waited);
+  g_assert_cmpint (pd_link_monitor_get_state (m, PD_LINK_HOSPITAL), ==, PD_LINK_STATE_OFFLINE);
+  g_assert_cmpfloat (waited, <, 5.0);
+  g_assert_nonnull (pd_link_monitor_get_message (m, PD_LINK_HOSPITAL));
+  waited = seconds_until_not_online (m, PD_LINK_COURIER, 15);
+  g_test_message ("courier: %.2f s", waited);
+  g_assert_cmpfloat (waited, <, 5.0);
+  pd_link_monitor_stop (m);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -226,5 +269,6 @@ main (int    argc,
   g_test_add_func ("/link-monitor/online-then-syncing", test_online_then_syncing);
   g_test_add_func ("/link-monitor/bad-credentials", test_bad_credentials);
   g_test_add_func ("/link-monitor/offline", test_offline);
+  g_test_add_func ("/link-monitor/dead-link-noticed", test_dead_link_noticed);
   return g_test_run ();
 }

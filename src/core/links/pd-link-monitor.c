@@ -11,6 +11,10 @@
 
 #define DEFAULT_INTERVAL_S 30
 #define PROBE_TIMEOUT_S    10
+/* Between the full probes, a TCP connect to each configured link this
+ * often: a server that died (refused) or vanished (no answer) shows as
+ * offline within seconds, not at the next probe or sync half a minute on. */
+#define LIVENESS_S         3
 
 typedef struct {
   PdLinkState state;
@@ -18,6 +22,7 @@ typedef struct {
   char       *message;
   char       *url;          /* what the probe asks */
   gboolean    probing;
+  gboolean    pinging;
   gboolean    syncing;
 } LinkStatus;
 
@@ -25,11 +30,13 @@ struct _PdLinkMonitor
 {
   GObject        parent_instance;
   SoupSession   *session;
+  GSocketClient *pinger;
   PdOAuthClient *oauth;
   GCancellable  *cancellable;
   LinkStatus     links[PD_N_LINKS];
   guint          interval_s;
   guint          timer_id;
+  guint          liveness_id;
 };
 
 G_DEFINE_FINAL_TYPE (PdLinkMonitor, pd_link_monitor, G_TYPE_OBJECT)
@@ -40,6 +47,9 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+static void start_probe (PdLinkMonitor *self,
+                         PdLink         link);
 
 typedef struct {
   PdLinkMonitor *self;   /* strong: pd_link_monitor_stop() cancels what is in flight */
@@ -196,6 +206,65 @@ start_probe (PdLinkMonitor *self,
     send_probe (probe, NULL);
 }
 
+/* --- liveness: is anything listening there at all ----------------------------------------- */
+
+typedef struct {
+  PdLinkMonitor *self;   /* strong, as a probe's */
+  PdLink         link;
+} Ping;
+
+static void
+ping_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Ping *ping = user_data;
+  PdLinkMonitor *self = ping->self;
+  LinkStatus *st = &self->links[ping->link];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection = g_socket_client_connect_to_uri_finish (G_SOCKET_CLIENT (object), result, &error);
+
+  st->pinging = FALSE;
+  if (connection != NULL)
+    {
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      /* Back after being unreachable: the full probe says how it is. */
+      if (st->state == PD_LINK_STATE_OFFLINE)
+        start_probe (self, ping->link);
+    }
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !st->probing
+           && (st->state == PD_LINK_STATE_ONLINE || st->state == PD_LINK_STATE_SYNCING || st->state == PD_LINK_STATE_ERROR))
+    {
+      g_autofree char *msg = g_strdup_printf (_("%s is unreachable: %s"), pd_link_get_title (ping->link), error->message);
+
+      set_status (self, ping->link, PD_LINK_STATE_OFFLINE, msg);
+    }
+  g_object_unref (ping->self);
+  g_free (ping);
+}
+
+static gboolean
+liveness_cb (gpointer user_data)
+{
+  PdLinkMonitor *self = user_data;
+
+  for (PdLink link = 0; link < PD_N_LINKS; link++)
+    {
+      LinkStatus *st = &self->links[link];
+      Ping *ping;
+
+      if (st->url == NULL || st->probing || st->pinging || st->state == PD_LINK_STATE_CHECKING)
+        continue;
+      st->pinging = TRUE;
+      ping = g_new0 (Ping, 1);
+      ping->self = g_object_ref (self);
+      ping->link = link;
+      g_socket_client_connect_to_uri_async (self->pinger, st->url, g_str_has_prefix (st->url, "https:") ? 443 : 80,
+                                            self->cancellable, ping_cb, ping);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
 void
 pd_link_monitor_check_now (PdLinkMonitor *self)
 {
@@ -213,6 +282,7 @@ pd_link_monitor_stop (PdLinkMonitor *self)
   g_return_if_fail (PD_IS_LINK_MONITOR (self));
 
   g_clear_handle_id (&self->timer_id, g_source_remove);
+  g_clear_handle_id (&self->liveness_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
 }
 
@@ -332,6 +402,7 @@ pd_link_monitor_finalize (GObject *object)
       g_free (self->links[link].url);
     }
   g_clear_object (&self->oauth);
+  g_clear_object (&self->pinger);
   g_clear_object (&self->session);
   g_clear_object (&self->cancellable);
   G_OBJECT_CLASS (pd_link_monitor_parent_class)->finalize (object);
@@ -356,6 +427,8 @@ pd_link_monitor_init (PdLinkMonitor *self)
   self->session = soup_session_new_with_options ("timeout", PROBE_TIMEOUT_S,
                                                  "user-agent", "PharmDesk/" PACKAGE_VERSION " ",
                                                  NULL);
+  self->pinger = g_socket_client_new ();
+  g_socket_client_set_timeout (self->pinger, LIVENESS_S);
 }
 
 static char *
@@ -389,5 +462,7 @@ pd_link_monitor_new (const PdConfig *config)
     self->links[link].state = self->links[link].url != NULL
                               ? PD_LINK_STATE_CHECKING : PD_LINK_STATE_UNCONFIGURED;
   pd_link_monitor_set_interval (self, DEFAULT_INTERVAL_S);
+  if (config != NULL)
+    self->liveness_id = g_timeout_add_seconds (LIVENESS_S, liveness_cb, self);
   return self;
 }
