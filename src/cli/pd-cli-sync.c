@@ -142,6 +142,8 @@ pd_cli_outbox (PdCli  *cli,
   store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  if (g_str_equal (argv[1], "list") && !pd_cli_check_credentials (cli, store, &error))
+    return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
   if (g_str_equal (argv[1], "resolve"))
     {
       g_autoptr(PdSession) session = pd_cli_sign_in (cli, store, &error);
@@ -224,6 +226,8 @@ pd_cli_verify_review (PdCli  *cli,
   store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  if (!pd_cli_check_credentials (cli, store, &error))
+    return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
   if (!pd_review_verify (store, argv[1], &error))
     {
       if (g_error_matches (error, PD_STORE_ERROR, PD_STORE_ERROR_NOT_FOUND))

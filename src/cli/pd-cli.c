@@ -3,7 +3,9 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ parse_options (PdCli        *cli,
                char       ***argv,
                const char   *parameter_string,
                const char   *summary,
+               const char   *description,
                GOptionEntry *entries,
                gboolean      ignore_unknown,
                GError      **error)
@@ -51,15 +54,16 @@ parse_options (PdCli        *cli,
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
-  GOptionGroup *group = g_option_group_new ("global", _("Global options"), _("Show the global options"), NULL, NULL);
 
-  g_option_group_add_entries (group, global);
-  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
-  g_option_context_add_group (context, group);
+  /* One list in --help: the global options are half of what a command
+   * takes, so they are not hidden behind --help-global. */
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, global, GETTEXT_PACKAGE);
   if (summary != NULL)
     g_option_context_set_summary (context, summary);
+  if (description != NULL)
+    g_option_context_set_description (context, description);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_ignore_unknown_options (context, ignore_unknown);
 
@@ -94,7 +98,7 @@ pd_cli_parse (PdCli        *cli,
               GOptionEntry *entries,
               GError      **error)
 {
-  return parse_options (cli, argc, argv, parameter_string, summary, entries, FALSE, error);
+  return parse_options (cli, argc, argv, parameter_string, summary, NULL, entries, FALSE, error);
 }
 
 /* For subcommands with verbs of their own options: takes the global ones
@@ -105,7 +109,22 @@ pd_cli_parse_global_only (PdCli       *cli,
                           char       ***argv,
                           GError      **error)
 {
-  return parse_options (cli, argc, argv, NULL, NULL, NULL, TRUE, error);
+  return parse_options (cli, argc, argv, NULL, NULL, NULL, NULL, TRUE, error);
+}
+
+/* A subcommand with verbs: description lists them in --help, entries are
+ * every verb's options (each verb says which of them it takes). */
+gboolean
+pd_cli_parse_verbs (PdCli        *cli,
+                    int          *argc,
+                    char       ***argv,
+                    const char   *parameter_string,
+                    const char   *summary,
+                    const char   *description,
+                    GOptionEntry *entries,
+                    GError      **error)
+{
+  return parse_options (cli, argc, argv, parameter_string, summary, description, entries, FALSE, error);
 }
 
 /* The first line of a file, without its line end. */
@@ -166,17 +185,69 @@ pd_cli_sign_in (PdCli    *cli,
   return pd_session_sign_in (store, cli->user, password, error);
 }
 
+/* Only `init` creates a database: a missing or mistyped --db, or an empty
+ * file, is said as such rather than silently made into a new one. A file
+ * this user may not write opens read-only (pd-store.c): reading commands
+ * work, and the first write says the file is read-only. */
+PdStore *
+pd_cli_open_existing_store (PdCli   *cli,
+                            GError **error)
+{
+  const char *path = pd_cli_db_path (cli);
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    {
+      int saved = errno;
+
+      if (saved == ENOENT)
+        g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                     _("No database at “%s”: check --db, or create one with “pharmdesk-cli init”"), path);
+      else
+        g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                     _("Cannot read the database “%s”: %s"), path, g_strerror (saved));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, _("“%s” is not a database file"), path);
+      return NULL;
+    }
+  if (st.st_size == 0)
+    {
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_NOT_PHARMDESK,
+                   _("“%s” is empty: it is not a PharmDesk database (only “pharmdesk-cli init” creates one)"), path);
+      return NULL;
+    }
+  return pd_store_open (path, error);
+}
+
 /* The pharmacy's database for every subcommand but `init` and `review`:
  * refuses --now unless the database was made with a settable clock. */
 PdStore *
 pd_cli_open_store (PdCli   *cli,
                    GError **error)
 {
-  g_autoptr(PdStore) store = pd_store_open (pd_cli_db_path (cli), error);
+  g_autoptr(PdStore) store = pd_cli_open_existing_store (cli, error);
 
   if (store == NULL || !pd_store_check_clock (store, error))
     return NULL;
   return g_steal_pointer (&store);
+}
+
+/* Credentials given are credentials checked, also by a command that needs
+ * no account: a wrong password never passes unnoticed. */
+gboolean
+pd_cli_check_credentials (PdCli    *cli,
+                          PdStore  *store,
+                          GError  **error)
+{
+  g_autoptr(PdSession) session = NULL;
+
+  if (cli->user == NULL && cli->password_file == NULL && !cli->password_stdin)
+    return TRUE;
+  session = pd_cli_sign_in (cli, store, error);
+  return session != NULL;
 }
 
 gboolean
@@ -190,6 +261,37 @@ pd_cli_config_from_store (PdCli   *cli,
   cli->config = pd_link_settings_load (store, error);
   pd_store_close (store);
   return cli->config != NULL;
+}
+
+/* How many terminal columns text takes: a CJK character two, a combining
+ * mark none. printf's %-16s counts bytes and misaligns Chinese. */
+guint
+pd_cli_display_width (const char *text)
+{
+  guint width = 0;
+
+  for (const char *p = text; p != NULL && *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+/* text padded with spaces to width terminal columns (never cut). */
+char *
+pd_cli_pad (const char *text,
+            guint       width)
+{
+  GString *s = g_string_new (text);
+  guint w = pd_cli_display_width (text);
+
+  while (w++ < width)
+    g_string_append_c (s, ' ');
+  return g_string_free (s, FALSE);
 }
 
 gboolean

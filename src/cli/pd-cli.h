@@ -43,6 +43,14 @@ gboolean  pd_cli_parse_global_only (PdCli       *cli,
                                    int          *argc,
                                    char       ***argv,
                                    GError      **error);
+gboolean  pd_cli_parse_verbs      (PdCli        *cli,
+                                   int          *argc,
+                                   char       ***argv,
+                                   const char   *parameter_string,
+                                   const char   *summary,
+                                   const char   *description,
+                                   GOptionEntry *entries,
+                                   GError      **error);
 char     *pd_cli_read_secret_file (const char   *path,
                                    GError      **error);
 char     *pd_cli_read_password    (PdCli        *cli,
@@ -54,12 +62,20 @@ struct _PdSession *pd_cli_sign_in (PdCli        *cli,
                                    GError      **error);
 struct _PdStore *pd_cli_open_store (PdCli     *cli,
                                    GError      **error);
+struct _PdStore *pd_cli_open_existing_store (PdCli *cli,
+                                   GError      **error);
+gboolean  pd_cli_check_credentials (PdCli       *cli,
+                                   struct _PdStore *store,
+                                   GError      **error);
 /* Without --config: the links kept in the database and the keyring. */
 gboolean  pd_cli_config_from_store (PdCli       *cli,
                                    GError      **error);
 char     *pd_cli_default_db_path  (void);
 const char *pd_cli_db_path        (PdCli        *cli);
 gboolean  pd_cli_want_json        (PdCli        *cli);
+guint     pd_cli_display_width    (const char   *text);
+char     *pd_cli_pad              (const char   *text,
+                                   guint         width);
 void      pd_cli_print_json       (JsonNode     *node);
 void      pd_cli_print            (const char   *format,
                                    ...) G_GNUC_PRINTF (1, 2);

@@ -17,7 +17,13 @@ typedef enum {
   PD_STORE_ERROR_CONSTRAINT,      /* a row broke a constraint */
   PD_STORE_ERROR_NOT_FOUND,       /* no such row */
   PD_STORE_ERROR_CLOCK,           /* --now on a database whose clock may not be set */
+  PD_STORE_ERROR_READ_ONLY,       /* the file (or its folder) cannot be written */
 } PdStoreError;
+
+typedef enum {
+  PD_STORE_OPEN_DEFAULT   = 0,
+  PD_STORE_OPEN_READ_ONLY = 1 << 0,   /* write nothing, even where the file could be written */
+} PdStoreOpenFlags;
 
 /* One numbered migration: its SQL runs in one transaction with the
  * user_version bump, so a database is always at exactly one version. */
@@ -57,7 +63,13 @@ PdStore      *pd_store_open_schema         (const char        *path,
                                             const PdSchema    *schema,
                                             guint              target_version,
                                             GError           **error);
+PdStore      *pd_store_open_full           (const char        *path,
+                                            const PdSchema    *schema,
+                                            guint              target_version,
+                                            PdStoreOpenFlags   flags,
+                                            GError           **error);
 void          pd_store_close               (PdStore           *store);
+gboolean      pd_store_is_read_only        (PdStore           *store);
 const char   *pd_store_get_path            (PdStore           *store);
 guint         pd_store_get_schema_version  (PdStore           *store);
 gboolean      pd_store_was_unclean         (PdStore           *store);
