@@ -76,7 +76,7 @@ write_patient_data (PdStore  *store,
   bind_sealed (job->session, stmt, 1, "outbox", "request_sealed", "ob-1", fhir);
   if (!pd_store_step_done (store, stmt, error))
     return FALSE;
-  return pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
+  return pd_audit_append (store, pd_session_get_audit_keys (job->session), &e, error);
 }
 
 static gboolean

@@ -152,7 +152,8 @@ static const char *fixtures[] = {
   /* version 3 */
   "INSERT INTO signing_key (uuid, owner, public_key, private_sealed, valid_from, created_at)"
   "  VALUES ('k-1', 'pharmacy', zeroblob (32), x'01', '2026-11-20T09:00:00+08:00', '2026-11-20T09:00:00+08:00');"
-  "UPDATE account SET locked_until = '2026-11-20T09:15:00+08:00' WHERE username = 'wang';",
+  "UPDATE account SET locked_until = '2026-11-20T09:15:00+08:00' WHERE username = 'wang';"
+  "INSERT INTO audit_pending (at, action, outcome, detail) VALUES ('2026-11-20T09:01:00+08:00', 'sign-in', 'refused', 'wrong password');",
   /* version 4 */
   "INSERT INTO prescription (uuid, rx_system, rx_number, priority, authored_at)"
   "  VALUES ('p-4', 'urn:rx', 'RX-4', 'stat', NULL);"
@@ -165,6 +166,9 @@ static const char *fixtures[] = {
   "INSERT INTO prescription_line (prescription_id, position, resource_id, status, drug_name, drug_pinyin)"
   "  SELECT id, 0, 'mr-5', 'active', '布洛芬缓释胶囊', 'BLFHSJN' FROM prescription WHERE uuid = 'p-5';"
   "UPDATE prescription SET priority = 'routine', status = 'approved', has_block = 1 WHERE uuid = 'p-5';",
+  /* version 6: a pending row of the chain, the head it moved */
+  "INSERT INTO audit_pending (seq, at, action, outcome, mac) VALUES (1, '2026-11-20T09:02:00+08:00', 'sign-in', 'refused', zeroblob (32));"
+  "UPDATE audit_head SET pending_seq = 1, pending_mac = zeroblob (32);",
 };
 
 static void
@@ -199,6 +203,13 @@ test_upgrade_from_every_version (Fixture       *f,
         g_assert_cmpint (store_int (store, "SELECT boxes_on_hand FROM stock_batch"), ==, 10);
       if (from >= 3)
         g_assert_cmpint (store_int (store, "SELECT count(*) FROM signing_key"), ==, 1);
+      /* A row that waited for a sign-in before the pending chain is kept,
+       * counted as one the next sign-in may take unchained. */
+      if (from >= 3 && from < 6)
+        {
+          g_assert_cmpint (store_int (store, "SELECT count(*) FROM audit_pending WHERE seq IS NULL"), ==, 1);
+          g_assert_cmpint (store_int (store, "SELECT legacy_pending FROM audit_head"), ==, 1);
+        }
       /* The queue's order keys and tallies cover rows made before version 4. */
       if (from >= 2 && from < 4)
         {

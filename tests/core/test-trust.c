@@ -58,6 +58,8 @@ fixture_tear_down (Fixture       *f,
 {
   g_autofree char *path = g_strdup (pd_store_get_path (f->store));
 
+  pd_clock_shift_real_for_testing (0);
+
   g_clear_object (&f->store);
   g_remove (path);
   {
@@ -168,13 +170,19 @@ test_lockout (Fixture       *f,
   g_clear_error (&error);
   g_assert_cmpint (count (f, "SELECT count(*) FROM audit_pending WHERE outcome = 'refused'"), ==, 6);
 
-  /* Fifteen minutes later (the policy's default) it opens again. */
-  pd_clock_set_now_from_iso (pd_clock_get_default (), "2026-11-20T09:15:01+08:00", NULL);
+  /* Moving the clock (--now) does not end a lockout: issue #12. */
+  pd_clock_set_now_from_iso (pd_clock_get_default (), "2026-11-21T09:15:01+08:00", NULL);
+  g_assert_null (pd_session_sign_in (f->store, "wang", "password-1234", &error));
+  g_assert_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_LOCKED_OUT);
+  g_clear_error (&error);
+
+  /* Fifteen minutes later by the machine's clock (the policy's default) it opens again. */
+  pd_clock_shift_real_for_testing (15 * 60 * G_USEC_PER_SEC + G_USEC_PER_SEC);
   s = pd_session_sign_in (f->store, "wang", "password-1234", &error);
   g_assert_no_error (error);
   /* The refusals were chained into the trail by that sign-in. */
   g_assert_cmpint (count (f, "SELECT count(*) FROM audit_pending"), ==, 0);
-  g_assert_cmpint (count (f, "SELECT count(*) FROM audit_event WHERE action = 'sign-in' AND outcome = 'refused'"), ==, 6);
+  g_assert_cmpint (count (f, "SELECT count(*) FROM audit_event WHERE action = 'sign-in' AND outcome = 'refused'"), ==, 7);
   assert_trail_intact (f);
 
   /* An administrator's lock holds until unlocked. */
@@ -344,28 +352,27 @@ test_signed_head (Fixture       *f,
 {
   g_autoptr(PdSession) admin = pd_session_sign_in (f->store, "admin", "admin-password", NULL);
   g_autoptr(GError) error = NULL;
-  gboolean is_signed = FALSE;
-  PdAuditReport report;
+  g_auto(PdAuditHead) head = { 0 };
+  g_auto(PdAuditReport) report = { 0 };
 
-  g_assert_true (pd_registry_verify_audit_head (f->store, &is_signed, &error));
-  g_assert_false (is_signed);
+  /* Every append signs the head, under the registry's pharmacy key. */
+  g_assert_true (pd_session_audit (admin, "prescription.open", "prescription", "rx-9", "ok", NULL, NULL));
+  g_assert_true (pd_audit_head_read (f->store, &head, &error));
+  g_assert_cmpint (head.seq, ==, count (f, "SELECT max(seq) FROM audit_event"));
+  g_assert_true (pd_audit_head_verify (f->store, &head, &error));
+  g_assert_no_error (error);
   g_assert_true (pd_registry_sign_audit_head (admin, &error));
   g_assert_no_error (error);
-  g_assert_true (pd_registry_verify_audit_head (f->store, &is_signed, &error));
-  g_assert_no_error (error);
-  g_assert_true (is_signed);
-
-  /* More events after signing keep the signature valid. */
-  g_assert_true (pd_session_audit (admin, "prescription.open", "prescription", "rx-9", "ok", NULL, NULL));
-  g_assert_true (pd_registry_verify_audit_head (f->store, &is_signed, NULL));
   g_assert_true (pd_audit_verify (f->store, pd_session_get_audit_key (admin), &report, NULL));
   g_assert_true (report.ok);
+  g_assert_true (report.head_signed);
   pd_audit_report_clear (&report);
 
   /* A forged head time breaks it. */
   g_assert_true (pd_store_exec (f->store, "UPDATE audit_head SET signed_at = '2026-11-20T09:00:01+08:00'", NULL));
-  g_assert_false (pd_registry_verify_audit_head (f->store, &is_signed, &error));
-  g_assert_nonnull (strstr (error->message, "signed head"));
+  g_assert_true (pd_audit_verify (f->store, pd_session_get_audit_key (admin), &report, NULL));
+  g_assert_false (report.ok);
+  g_assert_nonnull (strstr (report.problem, "signed head"));
 }
 
 static void

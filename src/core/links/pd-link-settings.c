@@ -60,7 +60,7 @@ write_settings (PdStore  *store,
   PdAuditEntry e = { me->id, "links.change", "setting", NULL, "ok", job->detail, NULL };
 
   return pd_setting_put (store, SETTING_KEY, job->text, me->id, error)
-         && pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
+         && pd_audit_append (store, pd_session_get_audit_keys (job->session), &e, error);
 }
 
 gboolean

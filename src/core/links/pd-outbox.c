@@ -263,7 +263,7 @@ write_resolve (PdStore  *store,
   detail = g_strdup_printf ("%" G_GINT64_FORMAT " %s→%s", job->id, current, job->state);
   e.detail = detail;
   return pd_outbox_set_state (job->session, job->id, job->state, 0, NULL, NULL, error)
-         && pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
+         && pd_audit_append (store, pd_session_get_audit_keys (job->session), &e, error);
 }
 
 gboolean

@@ -67,7 +67,7 @@ write_import (PdStore  *store,
       if (!pd_store_step_done (store, stmt, error))
         return FALSE;
     }
-  return pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
+  return pd_audit_append (store, pd_session_get_audit_keys (job->session), &e, error);
 }
 
 /* Validates the folder's files and stores those very bytes: what was

@@ -368,7 +368,7 @@ write_decision (PdStore  *store,
   e.action = g_str_equal (job->decision, "approve") ? "review.approve" : "review.reject";
   detail = g_strdup_printf ("decision %s", job->uuid);
   e.detail = detail;
-  return pd_audit_append (store, pd_session_get_audit_key (job->session), &e, error);
+  return pd_audit_append (store, pd_session_get_audit_keys (job->session), &e, error);
 }
 
 char *

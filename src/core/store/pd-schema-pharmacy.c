@@ -565,6 +565,26 @@ static const PdMigration pharmacy_migrations[] = {
     "  WHERE prescription_id = NEW.id;"
     "END;"
   },
+  {
+    "trust: the trail's two clocks, the pending chain",
+    /* `at` is the machine's clock; on a database with a settable clock
+     * `clock_at` keeps that clock's time as well (and marks the row). */
+    "ALTER TABLE audit_event ADD COLUMN clock_at TEXT;"
+    /* Rows waiting for a sign-in, chained among themselves by hash from
+     * the position the last sign-in sealed; the head of that chain is
+     * also kept in the keyring (pd-audit-pending.c). */
+    "ALTER TABLE audit_pending ADD COLUMN seq INTEGER;"
+    "ALTER TABLE audit_pending ADD COLUMN clock_at TEXT;"
+    "ALTER TABLE audit_pending ADD COLUMN mac BLOB;"
+    "ALTER TABLE audit_head ADD COLUMN pending_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE audit_head ADD COLUMN pending_mac BLOB;"
+    "ALTER TABLE audit_head ADD COLUMN sealed_pending_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE audit_head ADD COLUMN sealed_pending_mac BLOB;"
+    /* Rows that waited before this version have no chain: they are
+     * counted, and the next sign-in takes no more of them than that. */
+    "ALTER TABLE audit_head ADD COLUMN legacy_pending INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE audit_head SET legacy_pending = (SELECT count(*) FROM audit_pending);"
+  },
 };
 
 const PdSchema *

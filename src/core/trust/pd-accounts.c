@@ -195,7 +195,7 @@ typedef struct {
   const PdAccountSpec *spec;
   const char          *password;
   const guint8        *data_key;
-  const guint8        *audit_key;
+  const PdAuditKeys   *audit;
   gint64               actor_id;
   gint64               new_id;
   char                *uuid;
@@ -259,7 +259,7 @@ insert_account (PdStore    *store,
   e.object_type = "account";
   e.object_uuid = job->uuid;
   e.detail = roles;
-  return pd_audit_append (store, job->audit_key, &e, error);
+  return pd_audit_append (store, job->audit, &e, error);
 }
 
 typedef struct {
@@ -286,8 +286,18 @@ write_init (PdStore  *store,
                    _("This database already has accounts: sign in as an administrator to add more"));
       return FALSE;
     }
-  if (!insert_account (store, &job->account, error)
-      || !add_signing_key (store, 0, job->account.data_key, error))
+  PdAuditKeys keys;
+  gboolean ok;
+
+  /* The pharmacy's key first: it signs the trail's head from the first row. */
+  if (!add_signing_key (store, 0, job->account.data_key, error)
+      || !pd_audit_keys_load (store, job->account.data_key, &keys, error))
+    return FALSE;
+  job->account.audit = &keys;
+  ok = insert_account (store, &job->account, error);
+  pd_audit_keys_wipe (&keys);
+  job->account.audit = NULL;
+  if (!ok)
     return FALSE;
 
   pd_crypto_random (recovery, sizeof recovery);
@@ -319,9 +329,9 @@ pd_accounts_init (PdStore             *store,
                   char               **recovery_key,
                   GError             **error)
 {
-  guint8 data_key[PD_KEY_SIZE], audit_key[PD_KEY_SIZE];
+  guint8 data_key[PD_KEY_SIZE];
   PdAccountSpec spec = *admin;
-  InitJob job = { { &spec, password, data_key, audit_key, 0, 0, NULL }, NULL };
+  InitJob job = { { &spec, password, data_key, NULL, 0, 0, NULL }, NULL };
   gboolean ok;
 
   spec.roles |= PD_ROLE_ADMIN;
@@ -334,10 +344,8 @@ pd_accounts_init (PdStore             *store,
   if (!check_spec (&spec, error) || !pd_accounts_check_password (password, error))
     return FALSE;
   pd_crypto_random (data_key, sizeof data_key);
-  pd_audit_key_from_data_key (data_key, audit_key);
   ok = pd_store_write (store, write_init, &job, error);
   pd_crypto_wipe (data_key, sizeof data_key);
-  pd_crypto_wipe (audit_key, sizeof audit_key);
   g_free (job.account.uuid);
   if (ok && recovery_key != NULL)
     *recovery_key = g_steal_pointer (&job.recovery_text);
@@ -359,7 +367,7 @@ pd_accounts_add (PdSession           *admin,
                  const char          *password,
                  GError             **error)
 {
-  NewAccount job = { spec, password, pd_session_get_data_key (admin), pd_session_get_audit_key (admin),
+  NewAccount job = { spec, password, pd_session_get_data_key (admin), pd_session_get_audit_keys (admin),
                      pd_session_get_account (admin)->id, 0, NULL };
   gboolean ok;
 
@@ -418,7 +426,7 @@ write_lock (PdStore  *store,
     sqlite3_bind_text (stmt, 1, now, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 2, job->target->id);
   return pd_store_step_done (store, stmt, error)
-         && pd_audit_append (store, pd_session_get_audit_key (job->admin), &e, error);
+         && pd_audit_append (store, pd_session_get_audit_keys (job->admin), &e, error);
 }
 
 gboolean
@@ -449,7 +457,7 @@ pd_accounts_set_locked (PdSession  *admin,
 typedef struct {
   PdAccount    *account;
   const guint8 *data_key;
-  const guint8 *audit_key;
+  const PdAuditKeys *audit;
   const guint8 *old_kek;     /* NULL in recovery: signing keys are retired and replaced */
   const char   *new_password;
   const char   *action;
@@ -550,7 +558,7 @@ write_rewrap (PdStore  *store,
   bind_sealed (stmt, 2, wrapped);
   sqlite3_bind_int64 (stmt, 3, job->account->id);
   ok = pd_store_step_done (store, stmt, error) && rewrap_signing_keys (store, job, kek, error)
-       && pd_audit_append (store, job->audit_key, &e, error);
+       && pd_audit_append (store, job->audit, &e, error);
   pd_crypto_wipe (kek, sizeof kek);
   return ok;
 }
@@ -572,7 +580,7 @@ pd_accounts_change_password (PdStore    *store,
     return FALSE;
   job.account = (PdAccount *) pd_session_get_account (session);
   job.data_key = pd_session_get_data_key (session);
-  job.audit_key = pd_session_get_audit_key (session);
+  job.audit = pd_session_get_audit_keys (session);
   job.old_kek = pd_session_get_kek (session);
   job.new_password = new_password;
   job.action = "account.password";
@@ -586,7 +594,8 @@ pd_accounts_recover (PdStore    *store,
                      const char *new_password,
                      GError    **error)
 {
-  guint8 recovery[PD_KEY_SIZE], kek[PD_KEY_SIZE], data_key[PD_KEY_SIZE], audit_key[PD_KEY_SIZE];
+  guint8 recovery[PD_KEY_SIZE], kek[PD_KEY_SIZE], data_key[PD_KEY_SIZE];
+  PdAuditKeys keys;
   g_autoptr(PdAccount) account = NULL;
   g_autoptr(GBytes) dk = NULL;
   g_autofree char *uuid = NULL;
@@ -627,16 +636,20 @@ pd_accounts_recover (PdStore    *store,
       return FALSE;
     }
   memcpy (data_key, g_bytes_get_data (dk, NULL), PD_KEY_SIZE);
-  pd_audit_key_from_data_key (data_key, audit_key);
+  if (!pd_audit_keys_load (store, data_key, &keys, error))
+    {
+      pd_crypto_wipe (data_key, sizeof data_key);
+      return FALSE;
+    }
   job.account = account;
   job.data_key = data_key;
-  job.audit_key = audit_key;
+  job.audit = &keys;
   job.old_kek = NULL;
   job.new_password = new_password;
   job.action = "account.recover";
   ok = pd_store_write (store, write_rewrap, &job, error);
   pd_crypto_wipe (data_key, sizeof data_key);
-  pd_crypto_wipe (audit_key, sizeof audit_key);
+  pd_audit_keys_wipe (&keys);
   return ok;
 }
 

@@ -208,12 +208,19 @@ pd_kdf_derive (const char        *password,
   gcry_error_t err;
 
   pd_crypto_init (NULL);
+  /* libgcrypt refuses an empty passphrase, and its handle is then NULL. */
+  if (password == NULL || *password == '\0')
+    {
+      g_set_error (error, PD_CRYPTO_ERROR, PD_CRYPTO_ERROR_FORMAT, "%s", _("An empty password cannot be used"));
+      return FALSE;
+    }
   if ((err = gcry_kdf_open (&hd, GCRY_KDF_ARGON2, GCRY_KDF_ARGON2ID, p, 4,
                             password, strlen (password), salt, salt_len, NULL, 0, NULL, 0))
       || (err = gcry_kdf_compute (hd, NULL))
       || (err = gcry_kdf_final (hd, PD_KEY_SIZE, out)))
     {
-      gcry_kdf_close (hd);
+      if (hd != NULL)
+        gcry_kdf_close (hd);
       return gcry_failed (err, "Argon2id", error);
     }
   gcry_kdf_close (hd);

@@ -12,9 +12,6 @@ G_BEGIN_DECLS
 
 gboolean  pd_registry_sign_audit_head   (PdSession   *session,
                                          GError     **error);
-gboolean  pd_registry_verify_audit_head (PdStore     *store,
-                                         gboolean    *signed_out,
-                                         GError     **error);
 JsonNode *pd_registry_to_json           (PdStore     *store,
                                          GError     **error);
 gboolean  pd_registry_verify_signature  (PdStore     *store,

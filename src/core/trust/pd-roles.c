@@ -25,20 +25,23 @@ static const struct {
 static const struct {
   const char *id;
   PdRoles     roles;
+  const char *refusal;        /* said to someone whose roles do not allow it */
 } actions[PD_N_ACTIONS] = {
-  [PD_ACTION_OPEN_PATIENT] = { "open-patient", PD_ROLE_PHARMACIST | PD_ROLE_CHECKER | PD_ROLE_DELIVERY | PD_ROLE_CLERK },
-  [PD_ACTION_REVIEW] = { "review", PD_ROLE_PHARMACIST },
-  [PD_ACTION_DISPENSE] = { "dispense", PD_ROLE_PHARMACIST },
-  [PD_ACTION_CHECK_DISPENSE] = { "check-dispense", PD_ROLE_PHARMACIST | PD_ROLE_CHECKER },
-  [PD_ACTION_DELIVER] = { "deliver", PD_ROLE_DELIVERY },
-  [PD_ACTION_SETTLE] = { "settle", PD_ROLE_CLERK },
-  [PD_ACTION_RECONCILE] = { "reconcile", PD_ROLE_CLERK },
-  [PD_ACTION_MANAGE_ACCOUNTS] = { "manage-accounts", PD_ROLE_ADMIN },
-  [PD_ACTION_MANAGE_LINKS] = { "manage-links", PD_ROLE_ADMIN },
-  [PD_ACTION_MANAGE_POLICY] = { "manage-policy", PD_ROLE_ADMIN },
-  [PD_ACTION_IMPORT_KB] = { "import-kb", PD_ROLE_ADMIN },
-  [PD_ACTION_VERIFY_AUDIT] = { "verify-audit", PD_ROLE_ADMIN },
-  [PD_ACTION_EXPORT_AUDIT] = { "export-audit", PD_ROLE_ADMIN },
+  [PD_ACTION_OPEN_PATIENT] = { "open-patient", PD_ROLE_PHARMACIST | PD_ROLE_CHECKER | PD_ROLE_DELIVERY | PD_ROLE_CLERK,
+                               N_("Patients’ records are open to pharmacists, checkers, the delivery desk and insurance clerks, not to administrators.") },
+  [PD_ACTION_REVIEW] = { "review", PD_ROLE_PHARMACIST, N_("Only a pharmacist may review prescriptions.") },
+  [PD_ACTION_DISPENSE] = { "dispense", PD_ROLE_PHARMACIST, N_("Only a pharmacist may dispense.") },
+  [PD_ACTION_CHECK_DISPENSE] = { "check-dispense", PD_ROLE_PHARMACIST | PD_ROLE_CHECKER,
+                                 N_("Only a pharmacist or a dispensing checker may check a dispensing.") },
+  [PD_ACTION_DELIVER] = { "deliver", PD_ROLE_DELIVERY, N_("Only the delivery desk may hand orders to couriers.") },
+  [PD_ACTION_SETTLE] = { "settle", PD_ROLE_CLERK, N_("Only an insurance clerk may settle with the insurance centre.") },
+  [PD_ACTION_RECONCILE] = { "reconcile", PD_ROLE_CLERK, N_("Only an insurance clerk may reconcile with the insurance centre.") },
+  [PD_ACTION_MANAGE_ACCOUNTS] = { "manage-accounts", PD_ROLE_ADMIN, N_("Only an administrator may manage accounts.") },
+  [PD_ACTION_MANAGE_LINKS] = { "manage-links", PD_ROLE_ADMIN, N_("Only an administrator may change the links.") },
+  [PD_ACTION_MANAGE_POLICY] = { "manage-policy", PD_ROLE_ADMIN, N_("Only an administrator may change the sign-in policy.") },
+  [PD_ACTION_IMPORT_KB] = { "import-kb", PD_ROLE_ADMIN, N_("Only an administrator may import a knowledge base.") },
+  [PD_ACTION_VERIFY_AUDIT] = { "verify-audit", PD_ROLE_ADMIN, N_("Only an administrator may verify the audit trail.") },
+  [PD_ACTION_EXPORT_AUDIT] = { "export-audit", PD_ROLE_ADMIN, N_("Only an administrator may export the audit trail.") },
 };
 
 /* "pharmacist,clerk" → flags; an unknown word is refused by name. */
@@ -107,6 +110,14 @@ pd_action_get_id (PdAction action)
 {
   g_return_val_if_fail (action < PD_N_ACTIONS, NULL);
   return actions[action].id;
+}
+
+/* A whole sentence, translated: never the action's id. */
+const char *
+pd_action_get_refusal (PdAction action)
+{
+  g_return_val_if_fail (action < PD_N_ACTIONS, NULL);
+  return g_dgettext (GETTEXT_PACKAGE, actions[action].refusal);
 }
 
 const char *

@@ -40,6 +40,7 @@ gboolean    pd_roles_parse          (const char  *text,
 char       *pd_roles_to_string      (PdRoles      roles);
 PdRoles     pd_action_get_roles     (PdAction     action);
 const char *pd_action_get_id        (PdAction     action);
+const char *pd_action_get_refusal   (PdAction     action);
 const char *pd_role_get_title       (PdRoles      role);
 
 G_END_DECLS

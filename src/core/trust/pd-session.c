@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "pd-audit-pending.h"
 #include "pd-clock.h"
 #include "pd-crypto.h"
 #include "pd-session.h"
@@ -16,7 +17,7 @@ struct _PdSession
   PdStore   *store;
   PdAccount *account;
   guint8     data_key[PD_KEY_SIZE];
-  guint8     audit_key[PD_KEY_SIZE];
+  PdAuditKeys audit_keys;
   guint8     kek[PD_KEY_SIZE];
   gint64     last_activity_us;
   gboolean   locked;
@@ -160,59 +161,13 @@ pd_policy_get (PdStore    *store,
   return CLAMP (g_ascii_strtoll (text, NULL, 10), policies[i].min, policies[i].max);
 }
 
-/* Outside a transaction: an unchained row, chained at the next sign-in. */
+/* Outside a transaction: a row that waits for the next sign-in. */
 gboolean
 pd_audit_pending (PdStore            *store,
                   const PdAuditEntry *e,
                   GError            **error)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (store,
-    "INSERT INTO audit_pending (at, actor_id, action, object_type, object_uuid, outcome, detail)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)", error);
-  g_autofree char *at = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, at, -1, SQLITE_TRANSIENT);
-  if (e->actor_id > 0)
-    sqlite3_bind_int64 (stmt, 2, e->actor_id);
-  sqlite3_bind_text (stmt, 3, e->action, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 4, e->object_type, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 5, e->object_uuid, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 6, e->outcome != NULL ? e->outcome : "ok", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 7, e->detail, -1, SQLITE_TRANSIENT);
-  return pd_store_step_done (store, stmt, error);
-}
-
-static gboolean
-chain_pending (PdStore      *store,
-               const guint8 *audit_key,
-               GError      **error)
-{
-  sqlite3_stmt *stmt = pd_store_prepare (store,
-    "SELECT at, coalesce (actor_id, 0), action, object_type, object_uuid, outcome, detail FROM audit_pending ORDER BY id", error);
-  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-
-  if (stmt == NULL)
-    return FALSE;
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      char **r = g_new0 (char *, 8);
-
-      for (int c = 0; c < 7; c++)
-        r[c] = column_dup (stmt, c);
-      g_ptr_array_add (rows, r);
-    }
-  sqlite3_reset (stmt);
-  for (guint i = 0; i < rows->len; i++)
-    {
-      char **r = rows->pdata[i];
-      PdAuditEntry e = { g_ascii_strtoll (r[1], NULL, 10), r[2], r[3], r[4], r[5], r[6], r[0] };
-
-      if (!pd_audit_append (store, audit_key, &e, error))
-        return FALSE;
-    }
-  return pd_store_exec (store, "DELETE FROM audit_pending", error);
+  return pd_audit_pending_add (store, e, NULL, NULL, error);
 }
 
 typedef struct {
@@ -240,8 +195,7 @@ unwrap_data_key (PdSession *self,
   if (dk == NULL || g_bytes_get_size (dk) != PD_KEY_SIZE)
     return FALSE;
   memcpy (self->data_key, g_bytes_get_data (dk, NULL), PD_KEY_SIZE);
-  pd_audit_key_from_data_key (self->data_key, self->audit_key);
-  return TRUE;
+  return pd_audit_keys_load (self->store, self->data_key, &self->audit_keys, error);
 }
 
 static gboolean
@@ -257,31 +211,46 @@ record_sign_in (PdStore  *store,
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, self->account->id);
   return pd_store_step_done (store, stmt, error)
-         && chain_pending (store, self->audit_key, error)
-         && pd_audit_append (store, self->audit_key, &e, error);
+         && pd_audit_append (store, &self->audit_keys, &e, error);
 }
 
 static gboolean
-record_failure (PdStore  *store,
-                gpointer  user_data,
-                GError  **error)
+count_failure (PdStore  *store,
+               gpointer  user_data,
+               GError  **error)
 {
   PdAccount *a = user_data;
   gint64 attempts = pd_policy_get (store, PD_POLICY_LOCKOUT_ATTEMPTS);
-  gint64 now = pd_clock_now_us (pd_clock_get_default ());
-  g_autofree char *until = pd_time_format_iso (now + pd_policy_get (store, PD_POLICY_LOCKOUT_MINUTES) * 60 * G_USEC_PER_SEC);
+  g_autofree char *until = pd_time_format_iso (pd_clock_real_now_us ()
+                                               + pd_policy_get (store, PD_POLICY_LOCKOUT_MINUTES) * 60 * G_USEC_PER_SEC);
   sqlite3_stmt *stmt = pd_store_prepare (store,
     "UPDATE account SET failed_logins = failed_logins + 1,"
     " locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END WHERE id = ?", error);
-  PdAuditEntry e = { a->id, "sign-in", "account", a->uuid, "refused",
-                     a->failed_logins + 1 >= attempts ? "wrong password; locked out" : "wrong password", NULL };
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, attempts);
   sqlite3_bind_text (stmt, 2, until, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 3, a->id);
-  return pd_store_step_done (store, stmt, error) && pd_audit_pending (store, &e, error);
+  return pd_store_step_done (store, stmt, error);
+}
+
+/* A refused attempt waits, audited, for the next sign-in; one with a
+ * known account counts toward its lockout, in the same transaction.
+ * Lockouts follow the machine's clock, whatever --now says. */
+static void
+refuse_sign_in (PdStore    *store,
+                PdAccount  *account,
+                const char *reason,
+                gboolean    counts)
+{
+  gint64 attempts = pd_policy_get (store, PD_POLICY_LOCKOUT_ATTEMPTS);
+  g_autofree char *detail = g_strdup_printf ("%s%s", reason,
+                                             counts && account->failed_logins + 1 >= attempts ? "; locked out" : "");
+  PdAuditEntry e = { account != NULL ? account->id : 0, "sign-in", "account",
+                     account != NULL ? account->uuid : NULL, "refused", detail, NULL, NULL };
+
+  pd_audit_pending_add (store, &e, counts ? count_failure : NULL, account, NULL);
 }
 
 static gboolean
@@ -297,7 +266,7 @@ locked_out (PdAccount *a,
       return TRUE;
     }
   if (a->locked_until != NULL && pd_time_parse_iso (a->locked_until, &until, NULL)
-      && pd_clock_now_us (pd_clock_get_default ()) < until)
+      && pd_clock_real_now_us () < until)
     {
       g_autofree char *when = pd_time_format_china (until, "%H:%M");
 
@@ -306,6 +275,15 @@ locked_out (PdAccount *a,
       return TRUE;
     }
   return FALSE;
+}
+
+static gboolean
+blank_password (const char *password)
+{
+  for (const char *p = password != NULL ? password : ""; *p != '\0'; p = g_utf8_next_char (p))
+    if (!g_unichar_isspace (g_utf8_get_char (p)))
+      return FALSE;
+  return TRUE;
 }
 
 PdSession *
@@ -323,17 +301,22 @@ pd_session_sign_in (PdStore    *store,
   account = pd_account_lookup (store, username, NULL);
   if (account == NULL)
     {
-      PdAuditEntry e = { 0, "sign-in", "account", NULL, "refused", "unknown user name", NULL };
-
-      pd_audit_pending (store, &e, NULL);
+      refuse_sign_in (store, NULL, blank_password (password) ? "unknown user name; empty password" : "unknown user name", FALSE);
       g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_WRONG_PASSWORD, "%s", _("Wrong user name or password"));
       return NULL;
     }
   if (locked_out (account, error))
     {
-      PdAuditEntry e = { account->id, "sign-in", "account", account->uuid, "refused", "account locked", NULL };
-
-      pd_audit_pending (store, &e, NULL);
+      refuse_sign_in (store, account, "account locked", FALSE);
+      return NULL;
+    }
+  /* Never a key derivation of nothing: refused, and counted like any
+   * wrong password. */
+  if (blank_password (password))
+    {
+      refuse_sign_in (store, account, "empty password", TRUE);
+      g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_EMPTY_PASSWORD, "%s",
+                   _("Enter the password: an empty one is never accepted"));
       return NULL;
     }
 
@@ -354,12 +337,13 @@ pd_session_sign_in (PdStore    *store,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return NULL;
         }
-      pd_store_write (store, record_failure, account, NULL);
+      refuse_sign_in (store, account, "wrong password", TRUE);
       g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_WRONG_PASSWORD, "%s", _("Wrong user name or password"));
       return NULL;
     }
   self->account = g_steal_pointer (&account);
-  if (!unwrap_data_key (self, error) || !pd_store_write (store, record_sign_in, self, error))
+  if (!unwrap_data_key (self, error)
+      || !pd_audit_pending_seal (store, &self->audit_keys, record_sign_in, self, error))
     return NULL;
   self->last_activity_us = pd_clock_now_us (pd_clock_get_default ());
   return g_steal_pointer (&self);
@@ -382,7 +366,7 @@ pd_session_clone (PdSession *self,
   copy->store = g_object_ref (store);
   copy->account = account;
   memcpy (copy->data_key, self->data_key, sizeof copy->data_key);
-  memcpy (copy->audit_key, self->audit_key, sizeof copy->audit_key);
+  copy->audit_keys = self->audit_keys;
   memcpy (copy->kek, self->kek, sizeof copy->kek);
   copy->last_activity_us = self->last_activity_us;
   copy->locked = self->locked;
@@ -396,8 +380,17 @@ pd_session_confirm (PdSession  *self,
                     const char *password,
                     GError    **error)
 {
-  g_autoptr(PdSession) again = pd_session_sign_in (self->store, self->account->username, password, error);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(PdSession) again = pd_session_sign_in (self->store, self->account->username, password, &local_error);
 
+  /* Only the password was asked for: say so, not "user name or password". */
+  if (g_error_matches (local_error, PD_TRUST_ERROR, PD_TRUST_ERROR_WRONG_PASSWORD))
+    {
+      g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_WRONG_PASSWORD, "%s", _("Wrong password"));
+      return FALSE;
+    }
+  if (local_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
   return again != NULL;
 }
 
@@ -429,9 +422,7 @@ pd_session_unlock (PdSession  *self,
                    const char *password,
                    GError    **error)
 {
-  g_autoptr(PdSession) again = pd_session_sign_in (self->store, self->account->username, password, error);
-
-  if (again == NULL)
+  if (!pd_session_confirm (self, password, error))
     return FALSE;
   self->locked = FALSE;
   self->last_activity_us = pd_clock_now_us (pd_clock_get_default ());
@@ -457,11 +448,11 @@ write_audit (PdStore  *store,
 {
   AuditJob *job = user_data;
 
-  return pd_audit_append (store, job->session->audit_key, &job->entry, error);
+  return pd_audit_append (store, &job->session->audit_keys, &job->entry, error);
 }
 
 /* One audited event in its own transaction. Inside a write of your own,
- * call pd_audit_append() with pd_session_get_audit_key() instead. */
+ * call pd_audit_append() with pd_session_get_audit_keys() instead. */
 gboolean
 pd_session_audit (PdSession  *self,
                   const char *action,
@@ -495,7 +486,7 @@ pd_session_require (PdSession  *self,
 
       pd_session_audit (self, "refused", object_type, object_uuid, "refused", detail, NULL);
       g_set_error (error, PD_TRUST_ERROR, PD_TRUST_ERROR_FORBIDDEN,
-                   _("The account “%s” may not do this (%s)"), self->account->username, pd_action_get_id (action));
+                   _("The account “%s” may not do this. %s"), self->account->username, pd_action_get_refusal (action));
       return FALSE;
     }
   self->last_activity_us = pd_clock_now_us (pd_clock_get_default ());
@@ -519,7 +510,7 @@ write_policy (PdStore  *store,
   PdAuditEntry e = { job->session->account->id, "policy.change", "setting", NULL, "ok", detail, NULL };
 
   return pd_setting_put (store, job->key, value, job->session->account->id, error)
-         && pd_audit_append (store, job->session->audit_key, &e, error);
+         && pd_audit_append (store, &job->session->audit_keys, &e, error);
 }
 
 gboolean
@@ -571,7 +562,13 @@ pd_session_get_data_key (PdSession *self)
 const guint8 *
 pd_session_get_audit_key (PdSession *self)
 {
-  return self->audit_key;
+  return self->audit_keys.mac_key;
+}
+
+const PdAuditKeys *
+pd_session_get_audit_keys (PdSession *self)
+{
+  return &self->audit_keys;
 }
 
 const guint8 *
@@ -586,7 +583,7 @@ pd_session_finalize (GObject *object)
   PdSession *self = (PdSession *) object;
 
   pd_crypto_wipe (self->data_key, sizeof self->data_key);
-  pd_crypto_wipe (self->audit_key, sizeof self->audit_key);
+  pd_audit_keys_wipe (&self->audit_keys);
   pd_crypto_wipe (self->kek, sizeof self->kek);
   g_clear_pointer (&self->account, pd_account_free);
   g_clear_object (&self->store);

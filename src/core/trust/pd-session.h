@@ -23,6 +23,7 @@ typedef enum {
   PD_TRUST_ERROR_NO_ACCOUNT,     /* no account yet, or none by that name (admin tools) */
   PD_TRUST_ERROR_EXISTS,
   PD_TRUST_ERROR_INVALID,
+  PD_TRUST_ERROR_EMPTY_PASSWORD, /* nothing but blanks was typed */
 } PdTrustError;
 
 typedef struct {
@@ -83,6 +84,7 @@ PdStore         *pd_session_get_store      (PdSession    *self);
 const PdAccount *pd_session_get_account    (PdSession    *self);
 const guint8    *pd_session_get_data_key   (PdSession    *self);
 const guint8    *pd_session_get_audit_key  (PdSession    *self);
+const PdAuditKeys *pd_session_get_audit_keys (PdSession  *self);
 const guint8    *pd_session_get_kek        (PdSession    *self);
 gboolean         pd_session_set_policy     (PdSession    *self,
                                             const char   *key,
