@@ -89,6 +89,22 @@ test_malformed (void)
   }
 }
 
+/* A row with fewer or more fields than the header is malformed where it
+ * is, not "1:1" (short cells read as "not known") nor accepted. */
+static void
+test_row_width (void)
+{
+  g_autofree char *short_row = g_strconcat (header, good_row, "\n\n\n\n", "YP2,X2\n", NULL);
+  g_autofree char *long_row = g_strconcat (header, "YP2,X2,药,YP,warfarin,B01AA03,oral,2.5,15,15,,,ok,ok,ok,none,0,0,I48,A,0.45,0,24,盒,extra\n", NULL);
+  g_autofree char *drugs = g_strconcat (header, good_row, NULL);
+
+  expect (short_row, NULL, NULL, "drugs.csv:7:5: too few fields");
+  expect (long_row, NULL, NULL, "drugs.csv:2:83: too many fields");
+  expect (drugs, "a,b,severity\nwarfarin,M01A\n", NULL, "interactions.csv:2:10: too few fields");
+  /* A trailing comma at the very end is one more (empty) field. */
+  expect (drugs, "a,b,severity\nwarfarin,M01A,major,", NULL, "interactions.csv:2:");
+}
+
 static void
 test_sample_kb (void)
 {
@@ -174,6 +190,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/kb/good", test_good);
   g_test_add_func ("/kb/malformed", test_malformed);
+  g_test_add_func ("/kb/row-width", test_row_width);
   g_test_add_func ("/kb/sample", test_sample_kb);
   g_test_add_func ("/kb/default", test_default_kb);
   return g_test_run ();

@@ -39,6 +39,28 @@ pd_csv_free (PdCsv *csv)
   g_free (csv);
 }
 
+/* RFC 4180: every row has the header's number of fields. A short row
+ * would otherwise read as empty cells ("not known"), a long one hide a
+ * shifted column: both are a malformed file, said where the row is. */
+static gboolean
+check_width (PdCsv    *csv,
+             PdCsvRow *row,
+             GError  **error)
+{
+  guint n = row->fields->len, want = csv->header->len;
+  PdCsvField *at;
+
+  if (n == want)
+    return TRUE;
+  /* The first field too many, or the last one there is. */
+  at = row->fields->pdata[n > want ? want : n - 1];
+  g_set_error (error, PD_CSV_ERROR, PD_CSV_ERROR_INVALID,
+               n > want ? _("%s:%u:%u: too many fields (this row has %u, the header %u)")
+                        : _("%s:%u:%u: too few fields (this row has %u, the header %u)"),
+               csv->name, at->line, at->column, n, want);
+  return FALSE;
+}
+
 PdCsv *
 pd_csv_parse (const char *name,
               const char *data,
@@ -151,10 +173,15 @@ pd_csv_parse (const char *name,
       if (p < end && *p == ',')
         {
           p++;
-          if (p == end)
-            at_row_end = TRUE;
-          else
+          if (p != end)
             continue;
+          /* "a,b," at the very end still has an empty third field. */
+          field = g_new0 (PdCsvField, 1);
+          field->line = line;
+          field->column = (guint) g_utf8_strlen (line_start, p - line_start) + 1;
+          field->text = g_strdup ("");
+          g_ptr_array_add (row->fields, field);
+          at_row_end = TRUE;
         }
       else
         {
@@ -176,6 +203,11 @@ pd_csv_parse (const char *name,
               row_free (row);
               header_done = TRUE;
             }
+          else if (!check_width (csv, row, error))
+            {
+              row_free (row);
+              return NULL;
+            }
           else
             g_ptr_array_add (csv->rows, row);
           row = NULL;
@@ -191,6 +223,11 @@ pd_csv_parse (const char *name,
             g_ptr_array_add (csv->header, g_strdup (((PdCsvField *) row->fields->pdata[i])->text));
           row_free (row);
           header_done = TRUE;
+        }
+      else if (!check_width (csv, row, error))
+        {
+          row_free (row);
+          return NULL;
         }
       else
         g_ptr_array_add (csv->rows, row);
