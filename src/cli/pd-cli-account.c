@@ -146,46 +146,108 @@ pd_cli_init (PdCli  *cli,
   return PD_EXIT_OK;
 }
 
-static int
-account_add (PdCli     *cli,
-             PdSession *session,
-             int        argc,
-             char     **argv)
+/* The options of `account add`, parsed with the global ones so that
+ * `account --help` shows them. */
+typedef struct {
+  char *roles;
+  char *display;
+  char *licence;
+  char *practitioner;
+  char *operator;
+} AddOptions;
+
+static void
+add_options_clear (AddOptions *o)
 {
-  g_autofree char *roles_text = NULL, *display = NULL, *licence = NULL, *practitioner = NULL, *operator = NULL;
+  g_clear_pointer (&o->roles, g_free);
+  g_clear_pointer (&o->display, g_free);
+  g_clear_pointer (&o->licence, g_free);
+  g_clear_pointer (&o->practitioner, g_free);
+  g_clear_pointer (&o->operator, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AddOptions, add_options_clear)
+
+/* A one-line JSON or text answer for the verbs that change one account. */
+static void
+print_done (PdCli      *cli,
+            const char *username,
+            const char *state,
+            const char *text)
+{
+  if (pd_cli_want_json (cli))
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "username");
+      json_builder_add_string_value (b, username);
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, state);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      pd_cli_print_json (root);
+    }
+  else
+    pd_cli_print ("%s\n", text);
+}
+
+static int
+account_add (PdCli      *cli,
+             PdSession  *session,
+             AddOptions *o,
+             int         argc,
+             char      **argv)
+{
   g_autofree char *password = NULL;
+  g_autofree char *roles = NULL;
   g_autoptr(GError) error = NULL;
-  GOptionEntry entries[] = {
-    { "roles", 0, 0, G_OPTION_ARG_STRING, &roles_text, N_("Comma-separated: pharmacist, checker, delivery, clerk, admin"), N_("ROLES") },
-    { "display-name", 0, 0, G_OPTION_ARG_STRING, &display, N_("Full name"), N_("TEXT") },
-    { "licence", 0, 0, G_OPTION_ARG_STRING, &licence, N_("Pharmacist’s practising-certificate number"), N_("NUMBER") },
-    { "practitioner", 0, 0, G_OPTION_ARG_STRING, &practitioner, N_("Pharmacist’s Practitioner reference at the hospital"), N_("REF") },
-    { "operator", 0, 0, G_OPTION_ARG_STRING, &operator, N_("Clerk’s operator number at the insurance centre"), N_("NUMBER") },
-    { NULL }
-  };
-  g_autoptr(GOptionContext) context = g_option_context_new (_("NAME"));
   PdAccountSpec spec = { 0 };
 
-  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
-  if (argc != 2 || roles_text == NULL || cli->new_password_file == NULL)
+  if (argc != 2 || o->roles == NULL || cli->new_password_file == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s",
                         _("usage: pharmdesk-cli account add NAME --roles ROLES --new-password-file FILE [--display-name TEXT] [--licence N] [--practitioner REF] [--operator N]"));
-  if (!pd_roles_parse (roles_text, &spec.roles, &error))
+  if (!pd_roles_parse (o->roles, &spec.roles, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   password = pd_cli_read_secret_file (cli->new_password_file, &error);
   if (password == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   spec.username = argv[1];
-  spec.display_name = display;
-  spec.pharmacist_licence = licence;
-  spec.practitioner_ref = practitioner;
-  spec.insurance_operator = operator;
+  spec.display_name = o->display;
+  spec.pharmacist_licence = o->licence;
+  spec.practitioner_ref = o->practitioner;
+  spec.insurance_operator = o->operator;
   if (!pd_accounts_add (session, &spec, password, &error))
     return pd_cli_fail (g_error_matches (error, PD_TRUST_ERROR, PD_TRUST_ERROR_FORBIDDEN) ? PD_EXIT_NO : PD_EXIT_USAGE,
                         "%s", error->message);
-  pd_cli_print ("%s\n", _("Account added."));
+  if (!pd_cli_want_json (cli))
+    {
+      pd_cli_print ("%s\n", _("Account added."));
+      return PD_EXIT_OK;
+    }
+  roles = pd_roles_to_string (spec.roles);
+  {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "username");
+    json_builder_add_string_value (b, spec.username);
+    json_builder_set_member_name (b, "display_name");
+    json_builder_add_string_value (b, spec.display_name != NULL ? spec.display_name : spec.username);
+    json_builder_set_member_name (b, "roles");
+    json_builder_add_string_value (b, roles);
+    json_builder_set_member_name (b, "pharmacist_licence");
+    json_builder_add_string_value (b, spec.pharmacist_licence);
+    json_builder_set_member_name (b, "practitioner_ref");
+    json_builder_add_string_value (b, spec.practitioner_ref);
+    json_builder_set_member_name (b, "insurance_operator");
+    json_builder_add_string_value (b, spec.insurance_operator);
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    pd_cli_print_json (root);
+  }
   return PD_EXIT_OK;
 }
 
@@ -215,8 +277,11 @@ account_list (PdCli     *cli,
       {
         const PdAccount *a = list->pdata[i];
         g_autofree char *roles = pd_roles_to_string (a->roles);
+        g_autofree char *username = pd_cli_pad (a->username, 16);
+        g_autofree char *display = pd_cli_pad (a->display_name != NULL ? a->display_name : "", 24);
+        g_autofree char *roles_col = pd_cli_pad (roles, 28);
 
-        pd_cli_print ("%-16s %-24s %-28s %s\n", a->username, a->display_name, roles,
+        pd_cli_print ("%s %s %s %s\n", username, display, roles_col,
                       a->locked ? _("locked") : "");
       }
   return PD_EXIT_OK;
@@ -230,18 +295,38 @@ pd_cli_account (PdCli  *cli,
   g_autoptr(GError) error = NULL;
   g_autoptr(PdStore) store = NULL;
   g_autoptr(PdSession) session = NULL;
+  g_auto(AddOptions) add = { 0 };
+  GOptionEntry entries[] = {
+    { "roles", 0, 0, G_OPTION_ARG_STRING, &add.roles, N_("add: comma-separated pharmacist, checker, delivery, clerk, admin"), N_("ROLES") },
+    { "display-name", 0, 0, G_OPTION_ARG_STRING, &add.display, N_("add: full name"), N_("TEXT") },
+    { "licence", 0, 0, G_OPTION_ARG_STRING, &add.licence, N_("add: pharmacist’s practising-certificate number"), N_("NUMBER") },
+    { "practitioner", 0, 0, G_OPTION_ARG_STRING, &add.practitioner, N_("add: pharmacist’s Practitioner reference at the hospital"), N_("REF") },
+    { "operator", 0, 0, G_OPTION_ARG_STRING, &add.operator, N_("add: clerk’s operator number at the insurance centre"), N_("NUMBER") },
+    { NULL }
+  };
   int status = PD_EXIT_OK;
   const char *verb;
 
+  if (!pd_cli_parse_verbs (cli, &argc, &argv, _("add|list|lock|unlock|passwd [NAME]"),
+                           _("Manage the accounts (an administrator’s act; passwd is each user’s own)."),
+                           _("Verbs:\n"
+                             "  add NAME --roles ROLES --new-password-file FILE [--display-name TEXT] [--licence N] [--practitioner REF] [--operator N]\n"
+                             "  list\n"
+                             "  lock NAME\n"
+                             "  unlock NAME\n"
+                             "  passwd --user NAME --password-file OLD --new-password-file NEW\n"
+                             "\n"
+                             "Every verb but passwd signs in as an administrator with --user and --password-file or --password-stdin."),
+                           entries, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (argc < 2)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli account add|list|lock|unlock|passwd …"));
-  verb = argv[1];
-
-  /* The verb's own options follow it; the global ones come first or after. */
-  if (!pd_cli_parse_global_only (cli, &argc, &argv, &error))
-    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   argc--;
   argv++;   /* argv[0] is now the verb */
+  verb = argv[0];
+  if (!g_str_equal (verb, "add")
+      && (add.roles != NULL || add.display != NULL || add.licence != NULL || add.practitioner != NULL || add.operator != NULL))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("--roles, --display-name, --licence, --practitioner and --operator are options of “account add”"));
   store = open_store (cli, &status);
   if (store == NULL)
     return status;
@@ -261,7 +346,7 @@ pd_cli_account (PdCli  *cli,
         return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
       if (!pd_accounts_change_password (store, cli->user, old_password, new_password, &error))
         return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
-      pd_cli_print ("%s\n", _("Password changed."));
+      print_done (cli, cli->user, "password-changed", _("Password changed."));
       return PD_EXIT_OK;
     }
 
@@ -270,7 +355,7 @@ pd_cli_account (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
 
   if (g_str_equal (verb, "add"))
-    return account_add (cli, session, argc, argv);
+    return account_add (cli, session, &add, argc, argv);
   if (g_str_equal (verb, "list"))
     return account_list (cli, session);
   if (g_str_equal (verb, "lock") || g_str_equal (verb, "unlock"))
@@ -279,7 +364,10 @@ pd_cli_account (PdCli  *cli,
         return pd_cli_fail (PD_EXIT_USAGE, _("usage: pharmdesk-cli account %s NAME"), verb);
       if (!pd_accounts_set_locked (session, argv[1], g_str_equal (verb, "lock"), &error))
         return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
-      pd_cli_print ("%s\n", g_str_equal (verb, "lock") ? _("Account locked.") : _("Account unlocked."));
+      if (g_str_equal (verb, "lock"))
+        print_done (cli, argv[1], "locked", _("Account locked."));
+      else
+        print_done (cli, argv[1], "unlocked", _("Account unlocked."));
       return PD_EXIT_OK;
     }
   return pd_cli_fail (PD_EXIT_USAGE, _("account: unknown verb “%s” (add, list, lock, unlock, passwd)"), verb);

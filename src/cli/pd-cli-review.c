@@ -10,6 +10,7 @@
 #include "pd-kb-store.h"
 #include "pd-rx-cache.h"
 #include "pd-fhir-reader.h"
+#include "pd-json-doc.h"
 #include "pd-kb.h"
 #include "pd-review-engine.h"
 #include "pd-session.h"
@@ -36,6 +37,72 @@ read_input (const char *path,
       return TRUE;
     }
   return g_file_get_contents (path, data, len, error);
+}
+
+/* A Bundle's entry is an array of objects, each resource an object: the
+ * reader skips what it cannot use, which would make an "entry" that is a
+ * string or a number review as an empty Bundle and exit 0. */
+static gboolean
+check_entries (const PdJv *root,
+               GError    **error)
+{
+  const PdJv *entries = pd_jv_member (root, "entry");
+  guint i = 0;
+
+  if (entries == NULL || pd_jv_type (root) != PD_JV_OBJECT)
+    return TRUE;
+  if (pd_jv_type (entries) != PD_JV_ARRAY)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
+                   _("The Bundle’s “entry” is not an array of entries"));
+      return FALSE;
+    }
+  for (const PdJv *e = pd_jv_first (entries); e != NULL; e = pd_jv_next (entries, e), i++)
+    {
+      const PdJv *resource = pd_jv_type (e) == PD_JV_OBJECT ? pd_jv_member (e, "resource") : NULL;
+
+      if (pd_jv_type (e) != PD_JV_OBJECT)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("The Bundle’s entry %u is not an object"), i);
+          return FALSE;
+        }
+      if (resource != NULL && pd_jv_type (resource) != PD_JV_OBJECT)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("The resource of the Bundle’s entry %u is not an object"), i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+print_table (PdKb      *kb,
+             GPtrArray *prescriptions,
+             GPtrArray *reviews,
+             const char *lang)
+{
+  pd_cli_print (_("Knowledge base: %s\n"), pd_kb_get_version (kb));
+  for (guint i = 0; i < prescriptions->len; i++)
+    {
+      const PdRx *rx = prescriptions->pdata[i];
+      PdReview *review = reviews->pdata[i];
+
+      pd_cli_print ("\n%s  %s\n", rx->id, review->verdict);
+      for (guint f = 0; f < review->findings->len; f++)
+        {
+          const PdFinding *finding = review->findings->pdata[f];
+          g_autofree char *message = pd_finding_message (finding, lang);
+          g_autoptr(GString) lines = g_string_new (NULL);
+          g_autofree char *severity = pd_cli_pad (pd_severity_to_string (finding->severity), 9);
+          g_autofree char *code = pd_cli_pad (finding->code, 28);
+
+          for (guint l = 0; l < finding->lines->len; l++)
+            g_string_append_printf (lines, "%s%s", l > 0 ? "," : "", ((const PdRxLine *) finding->lines->pdata[l])->id);
+          pd_cli_print ("  %s %s %s  %s\n", severity, code, lines->str, message);
+        }
+    }
 }
 
 static void
@@ -83,6 +150,8 @@ pd_cli_review (PdCli  *cli,
   g_autoptr(PdKb) kb = NULL;
   g_autoptr(PdStore) store = NULL;
   g_autoptr(GPtrArray) prescriptions = NULL;
+  g_autoptr(GPtrArray) reviews = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_review_free);
+  g_autoptr(PdJsonDoc) doc = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *data = NULL;
@@ -103,19 +172,31 @@ pd_cli_review (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (cli->db_path != NULL)
     {
-      if (!g_file_test (cli->db_path, G_FILE_TEST_IS_REGULAR))
-        return pd_cli_fail (PD_EXIT_USAGE, _("--db: no database at “%s”"), cli->db_path);
-      store = pd_store_open (cli->db_path, &error);
+      store = pd_cli_open_existing_store (cli, &error);
       if (store == NULL)
         return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
     }
   if (!read_input (argv[1], &data, &len, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
-  prescriptions = pd_fhir_read_prescriptions (data, len, kb, &error);
+  doc = pd_json_doc_parse (data, len, &error);
+  if (doc == NULL || !check_entries (pd_json_doc_root (doc), &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  prescriptions = pd_fhir_read_bundle (pd_json_doc_root (doc), kb, &error);
   if (prescriptions == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
 
   now = pd_clock_now_us (pd_clock_get_default ());
+  for (guint i = 0; i < prescriptions->len; i++)
+    g_ptr_array_add (reviews, pd_review_run (kb, prescriptions->pdata[i], now,
+                                             store != NULL ? pd_rx_cache_dispensed : NULL, store));
+  /* review.md: always JSON, also on a terminal; a table only when asked. */
+  if (cli->table && !cli->json)
+    {
+      print_table (kb, prescriptions, reviews, lang);
+      if (store != NULL)
+        pd_store_close (store);
+      return PD_EXIT_OK;
+    }
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "knowledge_base");
   json_builder_begin_object (b);
@@ -127,7 +208,7 @@ pd_cli_review (PdCli  *cli,
   for (guint i = 0; i < prescriptions->len; i++)
     {
       const PdRx *rx = prescriptions->pdata[i];
-      g_autoptr(PdReview) review = pd_review_run (kb, rx, now, store != NULL ? pd_rx_cache_dispensed : NULL, store);
+      PdReview *review = reviews->pdata[i];
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "id");
@@ -152,6 +233,25 @@ pd_cli_review (PdCli  *cli,
 
 /* --- kb ----------------------------------------------------------------------------- */
 
+/* What `kb check` and `kb import` print: {"version", "drugs", "demonstration"}. */
+static void
+print_kb_json (PdKb *kb)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_string_value (b, pd_kb_get_version (kb));
+  json_builder_set_member_name (b, "drugs");
+  json_builder_add_int_value (b, pd_kb_get_n_drugs (kb));
+  json_builder_set_member_name (b, "demonstration");
+  json_builder_add_boolean_value (b, pd_kb_is_demonstration (kb));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  pd_cli_print_json (root);
+}
+
 int
 pd_cli_kb (PdCli  *cli,
            int     argc,
@@ -171,12 +271,7 @@ pd_cli_kb (PdCli  *cli,
   if (g_str_equal (argv[1], "check"))
     {
       if (pd_cli_want_json (cli))
-        {
-          g_autofree char *text = g_strdup_printf ("{\"version\":\"%s\",\"drugs\":%u,\"demonstration\":%s}\n",
-                                                   pd_kb_get_version (kb), pd_kb_get_n_drugs (kb),
-                                                   pd_kb_is_demonstration (kb) ? "true" : "false");
-          pd_cli_print ("%s", text);
-        }
+        print_kb_json (kb);
       else
         pd_cli_print (_("The knowledge base %s is well formed (%u drugs).\n"), pd_kb_get_version (kb), pd_kb_get_n_drugs (kb));
       return PD_EXIT_OK;
@@ -192,7 +287,10 @@ pd_cli_kb (PdCli  *cli,
     session = pd_cli_sign_in (cli, store, &error);
     if (session == NULL || !pd_kb_import (session, argv[2], NULL, &error))
       return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
-    pd_cli_print (_("Imported the knowledge base %s.\n"), pd_kb_get_version (kb));
+    if (pd_cli_want_json (cli))
+      print_kb_json (kb);
+    else
+      pd_cli_print (_("Imported the knowledge base %s.\n"), pd_kb_get_version (kb));
     pd_store_close (store);
   }
   return PD_EXIT_OK;

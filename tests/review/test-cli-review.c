@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "pd-store.h"
@@ -146,6 +147,61 @@ test_kb_check (void)
   g_assert_cmpint (cli (NULL, &out, &err, "kb", NULL), ==, 2);
 }
 
+/* An "entry" that is not an array of objects is bad input, not an empty
+ * Bundle; review --table prints a table; kb check and import print
+ * JSON that parses whatever the version holds. */
+static void
+test_shapes_and_output (void)
+{
+  g_autofree char *bundle = g_build_filename (examples, "pass-hypertension-follow-up.json", NULL);
+  g_autofree char *kb = g_build_filename (dir, "quote-kb", NULL);
+  g_autofree char *drugs = g_build_filename (kb, "drugs.csv", NULL);
+  g_autofree char *meta = g_build_filename (kb, "kb.csv", NULL);
+  g_autofree char *db = g_build_filename (dir, "import.db", NULL);
+  g_autofree char *pw = g_build_filename (dir, "admin.pw", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  const char *bad[] = { "{\"resourceType\": \"Bundle\", \"entry\": \"x\"}",
+                        "{\"resourceType\": \"Bundle\", \"entry\": 5}",
+                        "{\"resourceType\": \"Bundle\", \"entry\": [5]}",
+                        "{\"resourceType\": \"Bundle\", \"entry\": [{\"resource\": \"x\"}]}" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_cmpint (cli (bad[i], &out, &err, "review", "--kb", sample_kb, "--now", "2026-11-20T10:00:00+08:00", "-", NULL), ==, 2);
+      g_assert_nonnull (strstr (err, "entry"));
+      assert_one_line (err);
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+    }
+
+  g_assert_cmpint (cli (NULL, &out, &err, "review", "--kb", sample_kb, "--now", "2026-11-20T10:00:00+08:00", "--table", bundle, NULL), ==, 0);
+  g_assert_false (g_str_has_prefix (out, "{"));
+  g_assert_nonnull (strstr (out, "pass"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_mkdir_with_parents (kb, 0700);
+  g_assert_true (g_file_set_contents (drugs, "code,name,ingredient,special_class\nYP1,药,warfarin,none\n", -1, NULL));
+  g_assert_true (g_file_set_contents (meta, "key,value\nversion,\"2026 \"\"final\"\"\"\n", -1, NULL));
+  g_assert_cmpint (cli (NULL, &out, &err, "kb", "check", kb, "--json", NULL), ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)), "version"), ==, "2026 \"final\"");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_true (g_file_set_contents (pw, "admin-password\n", -1, NULL));
+  g_assert_cmpint (cli (NULL, &out, &err, "init", "--db", db, "--admin", "admin", "--password-file", pw, "--json", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &out, &err, "kb", "import", kb, "--db", db, "--user", "admin", "--password-file", pw, "--json", NULL), ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (json_parser_get_root (parser)), "drugs"), ==, 1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -158,5 +214,6 @@ main (int    argc,
   g_test_add_func ("/cli-review/lang-and-rule", test_lang_and_rule);
   g_test_add_func ("/cli-review/reuse-with-db", test_reuse_with_db);
   g_test_add_func ("/cli-review/kb-check", test_kb_check);
+  g_test_add_func ("/cli-review/shapes-and-output", test_shapes_and_output);
   return g_test_run ();
 }
