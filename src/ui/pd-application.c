@@ -151,12 +151,25 @@ static const GActionEntry app_actions[] = {
   { "about", about_activated },
 };
 
+/* Run from the build folder, the app's icon is not installed in any
+ * theme: the source tree's icons stand in (the About window shows it). */
+static void
+find_icon_uninstalled (void)
+{
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  g_autofree char *icons = g_build_filename (SOURCE_DATADIR, "icons", NULL);
+
+  if (!gtk_icon_theme_has_icon (theme, APP_ID) && g_file_test (icons, G_FILE_TEST_IS_DIR))
+    gtk_icon_theme_add_search_path (theme, icons);
+}
+
 static void
 pd_application_startup (GApplication *app)
 {
   PdApplication *self = PD_APPLICATION (app);
 
   G_APPLICATION_CLASS (pd_application_parent_class)->startup (app);
+  find_icon_uninstalled ();
 
   self->settings = g_settings_new (APP_ID);
   g_signal_connect (self->settings, "changed::color-scheme", G_CALLBACK (color_scheme_changed_cb), self);

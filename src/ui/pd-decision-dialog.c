@@ -120,28 +120,72 @@ show_error (PdDecisionDialog *self,
 }
 
 static GtkWidget *
-finding_group (const PdRxViewFinding *f)
+wrapped_label (const char *text,
+               const char *css)
 {
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_widget_set_hexpand (label, TRUE);
+  if (css != NULL)
+    gtk_widget_add_css_class (label, css);
+  return label;
+}
+
+/* A finding's heading, badge and message above the rows that answer it:
+ * labels that wrap, since a group's own title is cut short when long. */
+static AdwPreferencesGroup *
+finding_group (PdDecisionDialog      *self,
+               const PdRxViewFinding *f)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   GtkWidget *group = adw_preferences_group_new ();
   g_autofree char *title = g_strdup_printf ("%s — %s", pd_finding_code_text (f->code), f->lines);
   GtkWidget *badge = gtk_label_new (pd_severity_text (f->severity));
 
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), title);
-  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), f->message);
+  gtk_box_append (GTK_BOX (header), wrapped_label (title, "heading"));
   gtk_widget_add_css_class (badge, "finding-badge");
   gtk_widget_add_css_class (badge, pd_severity_css (f->severity));
   gtk_widget_set_valign (badge, GTK_ALIGN_START);
-  adw_preferences_group_set_header_suffix (ADW_PREFERENCES_GROUP (group), badge);
-  return group;
+  gtk_box_append (GTK_BOX (header), badge);
+  gtk_box_append (GTK_BOX (box), header);
+  gtk_box_append (GTK_BOX (box), wrapped_label (f->message, "dim-label"));
+  gtk_widget_set_margin_top (group, 6);
+  gtk_box_append (GTK_BOX (box), group);
+  gtk_box_append (self->findings_box, box);
+  return ADW_PREFERENCES_GROUP (group);
+}
+
+/* The reasons in the list wrap rather than end in "…". */
+static void
+reason_setup_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item)
+{
+  GtkWidget *label = wrapped_label (NULL, NULL);
+
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 40);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+reason_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item)
+{
+  gtk_label_set_label (GTK_LABEL (gtk_list_item_get_child (item)),
+                       gtk_string_object_get_string (gtk_list_item_get_item (item)));
 }
 
 static void
 add_major (PdDecisionDialog      *self,
            const PdRxViewFinding *f)
 {
-  GtkWidget *group = finding_group (f);
+  AdwPreferencesGroup *group = finding_group (self, f);
   Answer *a = g_new0 (Answer, 1);
   g_autoptr(GtkStringList) reasons = gtk_string_list_new (NULL);
+  g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
 
   gtk_string_list_append (reasons, _("Choose a reason"));
   for (guint i = 0; pd_override_reasons[i] != NULL; i++)
@@ -154,21 +198,24 @@ add_major (PdDecisionDialog      *self,
   adw_combo_row_set_selected (a->reason_row, 0);
   /* The chosen reason in full under the title, not cut short beside it. */
   adw_combo_row_set_use_subtitle (a->reason_row, TRUE);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (a->reason_row), 0);
+  g_signal_connect (factory, "setup", G_CALLBACK (reason_setup_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (reason_bind_cb), NULL);
+  adw_combo_row_set_list_factory (a->reason_row, factory);
   a->words_row = ADW_ENTRY_ROW (adw_entry_row_new ());
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (a->words_row), _("In your words"));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), GTK_WIDGET (a->reason_row));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), GTK_WIDGET (a->words_row));
+  adw_preferences_group_add (group, GTK_WIDGET (a->reason_row));
+  adw_preferences_group_add (group, GTK_WIDGET (a->words_row));
   g_signal_connect_swapped (a->reason_row, "notify::selected", G_CALLBACK (update), self);
   g_signal_connect_swapped (a->words_row, "changed", G_CALLBACK (update), self);
   g_ptr_array_add (self->majors, a);
-  gtk_box_append (self->findings_box, group);
 }
 
 static void
 add_moderate (PdDecisionDialog      *self,
               const PdRxViewFinding *f)
 {
-  GtkWidget *group = finding_group (f);
+  AdwPreferencesGroup *group = finding_group (self, f);
   GtkWidget *row = adw_action_row_new ();
   Answer *a = g_new0 (Answer, 1);
 
@@ -179,10 +226,9 @@ add_moderate (PdDecisionDialog      *self,
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("I have considered this finding"));
   adw_action_row_add_prefix (ADW_ACTION_ROW (row), GTK_WIDGET (a->ack_check));
   adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), GTK_WIDGET (a->ack_check));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  adw_preferences_group_add (group, row);
   g_signal_connect_swapped (a->ack_check, "toggled", G_CALLBACK (update), self);
   g_ptr_array_add (self->moderates, a);
-  gtk_box_append (self->findings_box, group);
 }
 
 /* --- deciding off the UI thread ------------------------------------------------------------ */

@@ -103,15 +103,13 @@ claim_text (PdQueueItem *item)
 {
   const char *by = pd_queue_item_get_claimed_by (item);
   const char *status = pd_queue_item_get_status (item);
-  const char *slash;
 
   if (by == NULL || g_strcmp0 (status, "claimed") != 0)
     return g_strdup ("");
   if (pd_queue_item_is_mine (item))
     return g_strdup (_("Claimed by you"));
-  slash = strrchr (by, '/');
-  /* Translators: %s is the pharmacist's id at the hospital, e.g. ph-2 */
-  return g_strdup_printf (_("Claimed by %s"), slash != NULL ? slash + 1 : by);
+  /* Translators: %s is the pharmacist's name (or, without an account here, the hospital's id for them) */
+  return g_strdup_printf (_("Claimed by %s"), pd_queue_item_get_claimer_name (item));
 }
 
 void

@@ -8,6 +8,7 @@
 #include "pd-kb-store.h"
 #include "pd-queue-row.h"
 #include "pd-review-page.h"
+#include "pd-roles.h"
 #include "pd-rx-pane.h"
 
 struct _PdReviewPage
@@ -51,6 +52,14 @@ static const guint status_masks[] = {
   PD_QUEUE_STATUS_REJECTED, PD_QUEUE_STATUS_CANCELLED, PD_QUEUE_STATUS_DISPENSED, PD_QUEUE_STATUS_CONFLICT,
 };
 
+/* The queue opens patients for review: a pharmacist's work
+ * (PD_ACTION_REVIEW). Other roles are told so, and read nothing. */
+static gboolean
+may_review (PdSession *session)
+{
+  return (pd_session_get_account (session)->roles & pd_action_get_roles (PD_ACTION_REVIEW)) != 0;
+}
+
 static void
 update_state (PdReviewPage *self)
 {
@@ -58,7 +67,9 @@ update_state (PdReviewPage *self)
   g_autofree char *count = NULL;
   const char *state;
 
-  if (self->model == NULL)
+  if (self->model == NULL && self->session != NULL && !may_review (self->session))
+    state = "not-permitted";
+  else if (self->model == NULL)
     state = "signed-out";
   else if (pd_queue_model_get_error (self->model) != NULL)
     {
@@ -77,7 +88,8 @@ update_state (PdReviewPage *self)
     gtk_stack_set_visible_child_name (self->stack, state);
   self->state = state;
   /* Nothing to search or filter before the first prescription. */
-  gtk_widget_set_visible (self->tools_box, !g_str_equal (state, "empty") && !g_str_equal (state, "signed-out"));
+  gtk_widget_set_visible (self->tools_box, !g_str_equal (state, "empty") && !g_str_equal (state, "signed-out")
+                                           && !g_str_equal (state, "not-permitted"));
 
   if (self->model != NULL && pd_queue_model_is_filtered (self->model))
     count = g_strdup_printf (ngettext ("%u of %u prescription", "%u of %u prescriptions",
@@ -314,7 +326,7 @@ pd_review_page_set_session (PdReviewPage *self,
   gtk_stack_set_visible_child_name (self->detail_stack, "none");
   g_clear_pointer (&self->kb, pd_kb_free);
   g_set_object (&self->session, session);
-  if (session != NULL)
+  if (session != NULL && may_review (session))
     {
       self->model = pd_queue_model_new (session, &error);
       if (self->model == NULL)

@@ -11,6 +11,7 @@
 #include "pd-hospital-link.h"
 #include "pd-queue-row.h"
 #include "pd-review-texts.h"
+#include "pd-roles.h"
 #include "pd-rx-pane.h"
 
 struct _PdRxPane
@@ -28,6 +29,7 @@ struct _PdRxPane
   GtkRevealer *conflict_revealer;
   GtkLabel    *conflict_label;
   GtkBox      *content_box;
+  GtkScrolledWindow *scroller;
 
   PdSession   *session;
   PdKb        *kb;
@@ -92,40 +94,140 @@ gender_text (const char *gender)
   return _("Sex not recorded");
 }
 
+static char *
+short_time (const char *iso)
+{
+  /* 2026-11-20T09:30:00+08:00 → 2026-11-20 09:30 */
+  if (iso == NULL || strlen (iso) < 16)
+    return g_strdup (iso != NULL ? iso : "");
+  return g_strdup_printf ("%.10s %.5s", iso, iso + 11);
+}
+
+/* "value · recorded time", or the value alone when the time is unknown. */
+static char *
+with_time (const char *value,
+           const char *when)
+{
+  g_autofree char *t = short_time (when);
+
+  if (*t == '\0')
+    return g_strdup (value);
+  /* Translators: a result and when it was recorded, e.g. "Negative · 2026-11-20 08:00" */
+  return g_strdup_printf (_("%s · %s"), value, t);
+}
+
+static const PdRxViewEvidence *
+find_evidence (const PdRxView   *v,
+               PdRxEvidenceKind  kind)
+{
+  for (guint i = 0; i < v->evidence->len; i++)
+    if (((PdRxViewEvidence *) v->evidence->pdata[i])->kind == kind)
+      return v->evidence->pdata[i];
+  return NULL;
+}
+
+static const char *
+skin_result_text (const PdRxViewEvidence *e)
+{
+  if (g_strcmp0 (e->result, "negative") == 0)
+    return C_("skin test", "Negative");
+  if (g_strcmp0 (e->result, "positive") == 0)
+    return C_("skin test", "Positive");
+  return e->result != NULL ? e->result : C_("skin test", "Result not understood");
+}
+
+/* The patient and everything the engine read about them, each with
+ * when it was recorded: what a passing prescription relied on. */
 static void
 build_patient (PdRxPane       *self,
                const PdRxView *v)
 {
   AdwPreferencesGroup *group = add_group (self, _("Patient"));
   g_autofree char *about = NULL;
-  g_autofree char *weight = NULL;
-  g_autoptr(GString) state = g_string_new (NULL);
-  g_autofree char *allergies = NULL;
+  const PdRxViewEvidence *e;
+  gboolean any = FALSE;
 
+  adw_preferences_group_set_description (group, _("What the engine read about the patient, and when it was recorded."));
   if (v->age >= 0)
     about = g_strdup_printf (ngettext ("%s, %d year", "%s, %d years", v->age), gender_text (v->gender), v->age);
   else
     about = g_strdup_printf (_("%s, age not recorded"), gender_text (v->gender));
   add_row (group, v->patient_name != NULL ? v->patient_name : _("Name not recorded"), about);
-  if (v->weight_known)
-    {
-      g_autofree char *kg = number_text (v->weight_kg);
 
-      weight = g_strdup_printf (_("%s kg"), kg);
-    }
-  add_row (group, _("Weight"), weight != NULL ? weight : _("Not recorded"));
-  if (v->pregnant)
-    g_string_append (state, _("Pregnant"));
-  if (v->lactating)
-    g_string_append_printf (state, "%s%s", state->len > 0 ? " · " : "", _("Breastfeeding"));
-  add_row (group, _("Pregnancy and breastfeeding"), state->len > 0 ? state->str : _("Neither recorded"));
-  if (v->allergies->len > 0)
+  e = find_evidence (v, PD_RX_EVIDENCE_WEIGHT);
+  if (e != NULL)
     {
-      g_ptr_array_add (v->allergies, NULL);
-      allergies = g_strjoinv ("、", (char **) v->allergies->pdata);
-      g_ptr_array_remove_index (v->allergies, v->allergies->len - 1);
+      g_autofree char *n = pd_rx_view_format_kg (e->kg);
+      g_autofree char *kg = g_strdup_printf (_("%s kg"), n);
+      g_autofree char *text = with_time (kg, e->when);
+
+      add_row (group, _("Weight"), text);
     }
-  add_row (group, _("Allergies"), allergies != NULL ? allergies : _("None recorded"));
+  else
+    add_row (group, _("Weight"), _("Not recorded"));
+
+  e = find_evidence (v, PD_RX_EVIDENCE_PREGNANCY);
+  if (e != NULL)
+    {
+      g_autofree char *text = with_time (e->yes ? _("Pregnant") : _("Not pregnant"), e->when);
+
+      add_row (group, _("Pregnancy"), text);
+    }
+  else
+    add_row (group, _("Pregnancy"), _("Not recorded"));
+  e = find_evidence (v, PD_RX_EVIDENCE_LACTATION);
+  if (e != NULL)
+    {
+      g_autofree char *text = with_time (e->yes ? _("Breastfeeding") : _("Not breastfeeding"), e->when);
+
+      add_row (group, _("Breastfeeding"), text);
+    }
+  else
+    add_row (group, _("Breastfeeding"), _("Not recorded"));
+
+  for (guint i = 0; i < v->evidence->len; i++)
+    {
+      const PdRxViewEvidence *a = v->evidence->pdata[i];
+      g_autofree char *title = NULL;
+      g_autofree char *text = NULL;
+
+      if (a->kind != PD_RX_EVIDENCE_ALLERGY)
+        continue;
+      any = TRUE;
+      /* Translators: an allergy the patient has, e.g. "Allergy: penicillin" */
+      title = g_strdup_printf (_("Allergy: %s"), a->about);
+      text = with_time (g_strcmp0 (a->result, "confirmed") == 0 ? _("Active, confirmed") : _("Active"), a->when);
+      add_row (group, title, text);
+    }
+  if (!any)
+    add_row (group, _("Allergies"), _("None recorded"));
+
+  for (guint i = 0; i < v->evidence->len; i++)
+    {
+      const PdRxViewEvidence *t = v->evidence->pdata[i];
+      g_autofree char *title = NULL;
+      g_autofree char *text = NULL;
+
+      if (t->kind != PD_RX_EVIDENCE_SKIN_TEST)
+        continue;
+      /* Translators: a skin test for a drug line, e.g. "Skin test: Amoxicillin capsules" */
+      title = g_strdup_printf (_("Skin test: %s"), t->about);
+      text = with_time (skin_result_text (t), t->when);
+      add_row (group, title, text);
+    }
+  for (guint i = 0; i < v->evidence->len; i++)
+    {
+      const PdRxViewEvidence *c = v->evidence->pdata[i];
+      g_autofree char *title = NULL;
+      g_autofree char *text = NULL;
+
+      if (c->kind != PD_RX_EVIDENCE_CONDITION)
+        continue;
+      /* Translators: a diagnosis a line gives as its reason */
+      title = g_strdup_printf (_("Condition: %s"), c->about);
+      text = with_time (_("Given as a line's reason"), c->when);
+      add_row (group, title, text);
+    }
 }
 
 static void
@@ -273,13 +375,36 @@ build_findings (PdRxPane       *self,
     }
 }
 
-static char *
-short_time (const char *iso)
+static const PdRxViewDecision *
+last_decision (const PdRxView *v)
 {
-  /* 2026-11-20T09:30:00+08:00 → 2026-11-20 09:30 */
-  if (iso == NULL || strlen (iso) < 16)
-    return g_strdup (iso != NULL ? iso : "");
-  return g_strdup_printf ("%.10s %.5s", iso, iso + 11);
+  return v->decisions->len > 0 ? v->decisions->pdata[v->decisions->len - 1] : NULL;
+}
+
+static gboolean
+decided (const PdRxView *v)
+{
+  return (g_strcmp0 (v->status, "approved") == 0 || g_strcmp0 (v->status, "rejected") == 0
+          || g_strcmp0 (v->status, "dispensed") == 0) && last_decision (v) != NULL;
+}
+
+/* Where the prescription stands, in words: the decision once made, who
+ * holds the claim (by name), else the status. */
+static char *
+state_text (const PdRxView *v)
+{
+  if (decided (v))
+    {
+      const PdRxViewDecision *d = last_decision (v);
+
+      return g_strdup_printf (g_strcmp0 (d->decision, "approve") == 0 ? _("Approved by %s") : _("Rejected by %s"),
+                              d->pharmacist != NULL ? d->pharmacist : "?");
+    }
+  if (v->mine && g_strcmp0 (v->status, "claimed") == 0)
+    return g_strdup (_("Claimed by you"));
+  if (v->claimer_name != NULL && g_strcmp0 (v->status, "claimed") == 0)
+    return g_strdup_printf (_("Claimed by %s"), v->claimer_name);
+  return g_strdup (pd_queue_status_text (v->status));
 }
 
 static void
@@ -289,16 +414,7 @@ build_history (PdRxPane       *self,
   AdwPreferencesGroup *group = add_group (self, _("History"));
   g_autofree char *status = NULL;
 
-  if (v->mine)
-    status = g_strdup (_("Claimed by you"));
-  else if (v->claimed_by != NULL && g_strcmp0 (v->status, "claimed") == 0)
-    {
-      const char *slash = strrchr (v->claimed_by, '/');
-
-      status = g_strdup_printf (_("Claimed by %s"), slash != NULL ? slash + 1 : v->claimed_by);
-    }
-  else
-    status = g_strdup (pd_queue_status_text (v->status));
+  status = state_text (v);
   add_row (group, _("Now"), status);
 
   for (guint i = 0; i < v->decisions->len; i++)
@@ -341,14 +457,27 @@ decidable (const PdRxView *v)
   return g_strcmp0 (v->status, "requested") == 0 || g_strcmp0 (v->status, "claimed") == 0;
 }
 
+/* Claim, release and the decision are the pharmacist's (PD_ACTION_REVIEW):
+ * another role does not see them (core refuses them anyway). */
+static gboolean
+may_review (PdRxPane *self)
+{
+  return self->session != NULL
+         && (pd_session_get_account (self->session)->roles & pd_action_get_roles (PD_ACTION_REVIEW)) != 0;
+}
+
 static void
 update_buttons (PdRxPane *self)
 {
   const PdRxView *v = self->view;
   gboolean open = v != NULL && decidable (v) && !self->busy && self->dialog == NULL;
+  gboolean may = may_review (self);
 
-  gtk_widget_set_visible (GTK_WIDGET (self->claim_button), v == NULL || !v->mine);
-  gtk_widget_set_visible (GTK_WIDGET (self->release_button), v != NULL && v->mine);
+  /* A decided prescription has nothing to claim or release. */
+  gtk_widget_set_visible (GTK_WIDGET (self->claim_button), may && (v == NULL || (!v->mine && decidable (v))));
+  gtk_widget_set_visible (GTK_WIDGET (self->release_button), may && v != NULL && v->mine && decidable (v));
+  gtk_widget_set_visible (GTK_WIDGET (self->reject_button), may && (v == NULL || decidable (v)));
+  gtk_widget_set_visible (GTK_WIDGET (self->approve_button), may && (v == NULL || decidable (v)));
   gtk_widget_set_sensitive (GTK_WIDGET (self->claim_button), open);
   gtk_widget_set_sensitive (GTK_WIDGET (self->release_button), open);
   gtk_widget_set_sensitive (GTK_WIDGET (self->reject_button), open);
@@ -381,8 +510,16 @@ build (PdRxPane *self)
   when = short_time (v->authored_at);
   title = g_strdup_printf (_("Prescription %s"), v->number);
   gtk_label_set_label (self->title_label, title);
-  subtitle = g_strdup_printf ("%s · %s · %s · %s", pd_queue_priority_text (v->priority), pd_queue_status_text (v->status),
-                              pd_queue_verdict_text (v->verdict), when);
+  if (decided (v))
+    {
+      /* The decision is the state now, not the engine's verdict before it. */
+      g_autofree char *state = state_text (v);
+
+      subtitle = g_strdup_printf ("%s · %s · %s", pd_queue_priority_text (v->priority), state, when);
+    }
+  else
+    subtitle = g_strdup_printf ("%s · %s · %s · %s", pd_queue_priority_text (v->priority), pd_queue_status_text (v->status),
+                                pd_queue_verdict_text (v->verdict), when);
   gtk_label_set_label (self->subtitle_label, subtitle);
 
   conflict = pd_rx_view_get_conflict (v);
@@ -591,6 +728,7 @@ pd_rx_pane_class_init (PdRxPaneClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdRxPane, conflict_revealer);
   gtk_widget_class_bind_template_child (widget_class, PdRxPane, conflict_label);
   gtk_widget_class_bind_template_child (widget_class, PdRxPane, content_box);
+  gtk_widget_class_bind_template_child (widget_class, PdRxPane, scroller);
 }
 
 static void
@@ -667,6 +805,10 @@ pd_rx_pane_show (PdRxPane    *self,
   if (!same)
     show_error (self, NULL);
   build (self);
+  /* Another prescription opens at its top, findings first, never at the
+   * scroll position of the one before. */
+  if (!same)
+    gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->scroller), 0.0);
   return TRUE;
 }
 
@@ -720,6 +862,18 @@ const char *
 pd_rx_pane_get_last_decision (PdRxPane *self)
 {
   return self->last_decision;
+}
+
+GtkScrolledWindow *
+pd_rx_pane_get_scroller (PdRxPane *self)
+{
+  return self->scroller;
+}
+
+const char *
+pd_rx_pane_get_subtitle (PdRxPane *self)
+{
+  return gtk_label_get_label (self->subtitle_label);
 }
 
 gboolean

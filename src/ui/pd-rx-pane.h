@@ -34,6 +34,9 @@ GtkButton      *pd_rx_pane_get_button       (PdRxPane    *self,
 GtkWindow      *pd_rx_pane_get_dialog       (PdRxPane    *self);
 /* The decision made last from this pane, or NULL. */
 const char     *pd_rx_pane_get_last_decision (PdRxPane   *self);
+/* The pane's scrolled content and the line under its title, for tests. */
+GtkScrolledWindow *pd_rx_pane_get_scroller  (PdRxPane   *self);
+const char     *pd_rx_pane_get_subtitle     (PdRxPane    *self);
 /* Claim or release under way. */
 gboolean        pd_rx_pane_is_busy          (PdRxPane    *self);
 /* The conflict banner's words while it shows, else NULL. */

@@ -7,6 +7,9 @@
 
 #include "pd-accounts.h"
 #include "pd-accounts-window.h"
+#include "pd-desk-job.h"
+#include "pd-hospital-link.h"
+#include "pd-queue-model.h"
 #include "pd-first-start-page.h"
 #include "pd-link-indicator.h"
 #include "pd-queue-row.h"
@@ -28,6 +31,8 @@ struct _PdWindow
   AdwStatusPage        *refused_page;
   GtkBox               *link_bar;
   GtkMenuButton        *account_button;
+  GtkWidget            *training_label;
+  AdwMessageDialog     *leave_dialog;
   GtkWidget            *indicators[PD_N_LINKS];
   GtkWidget            *sign_in_page;
   GtkWidget            *first_start_page;
@@ -197,16 +202,161 @@ first_start_done_cb (PdWindow *self)
 }
 
 static void
+lock (PdWindow *self)
+{
+  if (self->session == NULL)
+    return;
+  pd_session_lock (self->session);
+  show_locked (self);
+}
+
+static void
+sign_out (PdWindow *self)
+{
+  if (self->session != NULL)
+    pd_session_audit (self->session, "sign-out", "account", pd_session_get_account (self->session)->uuid, "ok", NULL, NULL);
+  stop_sync (self);
+  g_clear_object (&self->session);
+  pd_review_page_set_session (self->review_page, NULL);
+  pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
+  show_page (self, "sign-in");
+}
+
+/* --- leaving with claims held: ask, release on confirmation --------------------------------- */
+
+typedef struct {
+  GStrv uuids;
+} Release;
+
+static void
+release_free (gpointer data)
+{
+  Release *r = data;
+
+  g_strfreev (r->uuids);
+  g_free (r);
+}
+
+/* On the worker: a release per claim, queued in the outbox (the next
+ * sync on this desk sends them, whoever is signed in). */
+static char *
+release_all_job (PdSession *session,
+                 gpointer   data,
+                 GError   **error)
+{
+  Release *r = data;
+
+  for (guint i = 0; r->uuids[i] != NULL; i++)
+    if (pd_hospital_queue_release (session, r->uuids[i], error) <= 0)
+      return NULL;
+  return g_strdup ("");
+}
+
+static void
+released_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(PdWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *done = pd_desk_job_finish (result, &error);
+  const char *then = g_object_get_data (G_OBJECT (self), "pd-leave-then");
+
+  if (done == NULL)
+    {
+      /* Nothing is left silently held: say so and stay signed in. */
+      AdwMessageDialog *failed = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("The claims could not be released"),
+                                                                             error->message));
+
+      adw_message_dialog_add_response (failed, "close", _("_Close"));
+      gtk_window_present (GTK_WINDOW (failed));
+      return;
+    }
+  if (self->sync != NULL)
+    pd_sync_service_sync_now (self->sync);
+  if (g_strcmp0 (then, "lock") == 0)
+    lock (self);
+  else
+    sign_out (self);
+}
+
+static void
+leave_response_cb (AdwMessageDialog *dialog,
+                   const char       *response,
+                   PdWindow         *self)
+{
+  const char *then = g_object_get_data (G_OBJECT (dialog), "pd-leave-then");
+
+  self->leave_dialog = NULL;
+  if (self->session == NULL || g_str_equal (response, "cancel"))
+    return;
+  g_object_set_data_full (G_OBJECT (self), "pd-leave-then", g_strdup (then), g_free);
+  if (g_str_equal (response, "release"))
+    {
+      Release *r = g_new0 (Release, 1);
+
+      r->uuids = g_strdupv (g_object_get_data (G_OBJECT (dialog), "pd-claims"));
+      pd_desk_job_run (self->session, release_all_job, r, release_free, NULL, released_cb, g_object_ref (self));
+    }
+  else if (g_strcmp0 (then, "lock") == 0)
+    lock (self);
+  else
+    sign_out (self);
+}
+
+/* Signing out or locking while holding claims: the pharmacist chooses to
+ * release them (others may then take them) or keep them. FALSE when no
+ * claim is held and the caller goes on at once. */
+static gboolean
+ask_before_leaving (PdWindow   *self,
+                    const char *then)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) claims = NULL;
+  g_autofree char *body = NULL;
+  AdwMessageDialog *dialog;
+  guint n;
+
+  if (self->session == NULL || self->leave_dialog != NULL)
+    return self->leave_dialog != NULL;
+  claims = pd_queue_get_my_claims (self->session, &error);
+  if (claims == NULL)
+    g_warning ("claims: %s", error->message);
+  n = claims != NULL ? g_strv_length (claims) : 0;
+  if (n == 0)
+    return FALSE;
+  body = g_strdup_printf (ngettext ("You hold a claim on %u prescription. Released, it goes back to the queue for another pharmacist; kept, nobody else can review it until the claim runs out.",
+                                    "You hold claims on %u prescriptions. Released, they go back to the queue for another pharmacist; kept, nobody else can review them until the claims run out.",
+                                    n), n);
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
+                                                       g_str_equal (then, "lock") ? _("Release your claims before locking?")
+                                                                                  : _("Release your claims before signing out?"),
+                                                       body));
+  adw_message_dialog_add_responses (dialog,
+                                    "cancel", _("_Cancel"),
+                                    "keep", _("_Keep Claims"),
+                                    "release", _("_Release Claims"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "release", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "release");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "pd-leave-then", g_strdup (then), g_free);
+  g_object_set_data_full (G_OBJECT (dialog), "pd-claims", g_steal_pointer (&claims), (GDestroyNotify) g_strfreev);
+  g_signal_connect (dialog, "response", G_CALLBACK (leave_response_cb), self);
+  self->leave_dialog = dialog;
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
+static void
 lock_activated (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
 {
   PdWindow *self = PD_WINDOW (widget);
 
-  if (self->session == NULL)
-    return;
-  pd_session_lock (self->session);
-  show_locked (self);
+  if (!ask_before_leaving (self, "lock"))
+    lock (self);
 }
 
 static void
@@ -216,13 +366,8 @@ sign_out_activated (GtkWidget  *widget,
 {
   PdWindow *self = PD_WINDOW (widget);
 
-  if (self->session != NULL)
-    pd_session_audit (self->session, "sign-out", "account", pd_session_get_account (self->session)->uuid, "ok", NULL, NULL);
-  stop_sync (self);
-  g_clear_object (&self->session);
-  pd_review_page_set_session (self->review_page, NULL);
-  pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
-  show_page (self, "sign-in");
+  if (!ask_before_leaving (self, "sign-out"))
+    sign_out (self);
 }
 
 static void
@@ -280,6 +425,13 @@ setup (PdWindow *self)
     {
       PdStore *store = pd_application_get_store (app);
 
+      if (pd_store_get_settable_clock (store))
+        {
+          /* Training, demo or test: its times are not a pharmacy's record. */
+          gtk_window_set_title (GTK_WINDOW (self), _("PharmDesk — training clock"));
+          adw_view_switcher_title_set_subtitle (self->switcher_title, _("Training clock"));
+          gtk_widget_set_visible (self->training_label, TRUE);
+        }
       self->sign_in_page = pd_sign_in_page_new (store);
       self->first_start_page = pd_first_start_page_new (store);
       gtk_stack_add_named (self->main_stack, self->sign_in_page, "sign-in");
@@ -328,6 +480,7 @@ pd_window_class_init (PdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdWindow, refused_page);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, link_bar);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, account_button);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, training_label);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, review_page);
   gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_activated);
   gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_activated);
@@ -340,9 +493,18 @@ pd_window_class_init (PdWindowClass *klass)
 static void
 pd_window_init (PdWindow *self)
 {
+  GtkEventController *keys = gtk_shortcut_controller_new ();
+
   g_type_ensure (PD_TYPE_LINK_INDICATOR);
   g_type_ensure (PD_TYPE_REVIEW_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* F5 checks the links wherever the focus is: in the capture phase, so
+   * a focused entry (the queue's search) does not swallow it first. */
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (keys),
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_F5, 0),
+                                                          gtk_named_action_new ("win.check-links")));
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
 }
 
 PdWindow *
@@ -396,6 +558,12 @@ PdSession *
 pd_window_get_session (PdWindow *self)
 {
   return self->session;
+}
+
+GtkWindow *
+pd_window_get_leave_dialog (PdWindow *self)
+{
+  return self->leave_dialog != NULL ? GTK_WINDOW (self->leave_dialog) : NULL;
 }
 
 PdSyncService *

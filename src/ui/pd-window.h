@@ -21,6 +21,9 @@ const char   *pd_window_get_page         (PdWindow      *self);
 GtkWidget    *pd_window_get_sign_in_page (PdWindow      *self);
 GtkWidget    *pd_window_get_first_start_page (PdWindow  *self);
 PdSession    *pd_window_get_session      (PdWindow      *self);
+/* The question asked before signing out or locking with claims held,
+ * while it is open (for tests), else NULL. */
+GtkWindow    *pd_window_get_leave_dialog (PdWindow      *self);
 /* The hospital sync while signed in with the link configured, else NULL. */
 PdSyncService *pd_window_get_sync_service (PdWindow     *self);
 

@@ -82,7 +82,7 @@ pane (void)
 static PdStore *
 store (void)
 {
-  return pd_session_get_store (pd_window_get_session (window));
+  return pd_application_get_store (app);
 }
 
 static void
@@ -113,6 +113,34 @@ assert_shows (const char *texts,
 {
   if (strstr (texts, text) == NULL)
     g_error ("“%s” not shown in:\n%s", text, texts);
+}
+
+static void
+assert_hides (const char *texts,
+              const char *text)
+{
+  if (strstr (texts, text) != NULL)
+    g_error ("“%s” shown in:\n%s", text, texts);
+}
+
+/* A visible label of the content cut short with "…" (the header's title
+ * may be: the window's title says it whole). */
+static GtkLabel *
+find_ellipsized (GtkWidget *widget)
+{
+  if (!gtk_widget_get_mapped (widget) || ADW_IS_HEADER_BAR (widget))
+    return NULL;
+  if (GTK_IS_LABEL (widget) && *gtk_label_get_label (GTK_LABEL (widget)) != '\0'
+      && pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (widget))))
+    return GTK_LABEL (widget);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkLabel *found = find_ellipsized (c);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 static gint64
@@ -296,6 +324,98 @@ test_pane (void)
   shoot (GTK_WIDGET (window), "review-prescription");
 }
 
+/* Each prescription opens at its top, findings first, whatever the
+ * scroll position of the one before (issue 12, item 7). */
+static void
+test_opens_at_top (void)
+{
+  g_autofree char *other = local_text ("SELECT uuid FROM prescription WHERE uuid <> ? ORDER BY id", rx_uuid);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (pd_rx_pane_get_scroller (pane ()));
+
+  g_assert_true (pd_review_page_select (review_page (), rx_uuid));
+  spin (300);
+  g_assert_cmpfloat (gtk_adjustment_get_upper (adj), >, gtk_adjustment_get_page_size (adj));
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+  spin (100);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), >, 0.0);
+  g_assert_true (pd_review_page_select (review_page (), other));
+  spin (300);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), ==, 0.0);
+  g_assert_true (pd_review_page_select (review_page (), rx_uuid));
+  spin (100);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), ==, 0.0);
+}
+
+/* What the engine relied on is in the pane: a skin-tested antibiotic
+ * shows its negative skin test with the time, and the weight reads as a
+ * person writes it (issue 12, items 8 and 12). */
+static void
+test_evidence (void)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store (), "SELECT uuid FROM prescription ORDER BY id", NULL);
+  g_autoptr(PdKb) kb = pd_kb_load_active (store (), NULL);
+  g_autofree char *skin_uuid = NULL;
+  g_autofree char *weight_uuid = NULL;
+  g_autofree char *skin_title = NULL;
+  g_autofree char *skin_text = NULL;
+  g_autofree char *weight_text = NULL;
+
+  while (sqlite3_step (stmt) == SQLITE_ROW && (skin_uuid == NULL || weight_uuid == NULL))
+    {
+      const char *uuid = (const char *) sqlite3_column_text (stmt, 0);
+      g_autoptr(PdRxView) view = pd_rx_view_load (pd_window_get_session (window), kb, uuid, "en", FALSE, NULL);
+
+      for (guint i = 0; view != NULL && i < view->evidence->len; i++)
+        {
+          const PdRxViewEvidence *e = view->evidence->pdata[i];
+
+          if (e->kind == PD_RX_EVIDENCE_SKIN_TEST && e->yes && skin_uuid == NULL && e->when != NULL)
+            {
+              skin_uuid = g_strdup (uuid);
+              skin_title = g_strdup_printf (zh ? "皮试：%s" : "Skin test: %s", e->about);
+              skin_text = g_strdup_printf (zh ? "阴性 · %.10s %.5s" : "Negative · %.10s %.5s", e->when, e->when + 11);
+            }
+          if (e->kind == PD_RX_EVIDENCE_WEIGHT && weight_uuid == NULL && e->kg >= 10
+              && ((gint64) (e->kg * 1000 + 0.5)) % 100 != 0)
+            {
+              g_autofree char *kg = pd_rx_view_format_kg (e->kg);
+
+              weight_uuid = g_strdup (uuid);
+              weight_text = g_strdup_printf ("%s kg · ", kg);
+              /* One decimal for an adult: 71.912 reads 71.9. */
+              g_assert_true (strlen (strchr (kg, '.') != NULL ? strchr (kg, '.') : ".") <= 2);
+            }
+        }
+    }
+  sqlite3_reset (stmt);
+  g_assert_nonnull (skin_uuid);
+  g_assert_nonnull (weight_uuid);
+
+  g_assert_true (pd_review_page_select (review_page (), skin_uuid));
+  spin (300);
+  {
+    g_autofree char *texts = texts_of (GTK_WIDGET (pane ()));
+
+    g_test_message ("%s", texts);
+    assert_shows (texts, skin_title);
+    assert_shows (texts, skin_text);
+    assert_shows (texts, zh ? "妊娠" : "Pregnancy");
+    assert_shows (texts, zh ? "哺乳" : "Breastfeeding");
+    assert_shows (texts, zh ? "诊断：" : "Condition: ");
+  }
+  shoot (GTK_WIDGET (window), "review-evidence");
+  g_assert_true (pd_review_page_select (review_page (), weight_uuid));
+  spin (300);
+  {
+    g_autofree char *texts = texts_of (GTK_WIDGET (pane ()));
+
+    g_test_message ("%s", texts);
+    assert_shows (texts, weight_text);
+    g_assert_false (g_regex_match_simple ("\\d\\.\\d\\d\\d kg", texts, 0, 0));
+  }
+  g_assert_true (pd_review_page_select (review_page (), rx_uuid));
+}
+
 /* A blocked prescription cannot be approved from the pane. */
 static void
 test_block_disables_approve (void)
@@ -384,6 +504,21 @@ test_approve (void)
       assert_shows (texts, "Sign and Approve");
       assert_shows (texts, "In your words");
     }
+  /* Nothing is cut short, even narrow: the reasons and the findings' titles wrap. */
+  for (guint i = 0; i < majors; i++)
+    adw_combo_row_set_selected (pd_decision_dialog_get_reason_row (dialog, i), 1);
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 400, 700);
+  spin (400);
+  {
+    GtkLabel *cut = find_ellipsized (GTK_WIDGET (dialog));
+
+    if (cut != NULL)
+      g_error ("cut short: “%s”", gtk_label_get_label (cut));
+  }
+  shoot (GTK_WIDGET (dialog), "review-decision-dialog-narrow");
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 640, 700);
+  for (guint i = 0; i < majors; i++)
+    adw_combo_row_set_selected (pd_decision_dialog_get_reason_row (dialog, i), 2);
   gtk_editable_set_text (pd_decision_dialog_get_password (dialog), "not-the-password");
   shoot (GTK_WIDGET (dialog), "review-decision-dialog");
 
@@ -392,6 +527,9 @@ test_approve (void)
   WAIT_FOR (!pd_decision_dialog_is_busy (dialog));
   g_assert_nonnull (pd_decision_dialog_get_error (dialog));
   g_test_message ("%s", pd_decision_dialog_get_error (dialog));
+  /* It asks only for a password: core's message, not the sign-in's. */
+  g_assert_cmpstr (pd_decision_dialog_get_error (dialog), ==, zh ? "密码错误" : "Wrong password");
+  shoot (GTK_WIDGET (dialog), "review-decision-wrong-password");
   g_assert_cmpint (local_count ("SELECT count(*) FROM review_decision d JOIN prescription p ON p.id = d.prescription_id"
                                 " WHERE p.uuid = ?", rx_uuid), ==, 0);
 
@@ -400,6 +538,22 @@ test_approve (void)
   WAIT_FOR (pd_rx_pane_get_dialog (p) == NULL);
   g_assert_nonnull (pd_rx_pane_get_last_decision (p));
   g_assert_cmpstr (pd_rx_pane_get_view (p)->status, ==, "approved");
+  /* The decision is its state now: no claim to release, no engine verdict
+   * from before, the pharmacist by name (issue 12, item 9). */
+  {
+    g_autofree char *texts = texts_of (GTK_WIDGET (p));
+    const char *by = zh ? "由 王药师 通过" : "Approved by 王药师";
+
+    g_test_message ("%s", pd_rx_pane_get_subtitle (p));
+    g_assert_nonnull (strstr (pd_rx_pane_get_subtitle (p), by));
+    g_assert_null (strstr (pd_rx_pane_get_subtitle (p), zh ? "引擎" : "Engine"));
+    assert_shows (texts, by);
+    assert_hides (texts, zh ? "由您认领" : "Claimed by you");
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_rx_pane_get_button (p, "release"))));
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_rx_pane_get_button (p, "claim"))));
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_rx_pane_get_button (p, "approve"))));
+    shoot (GTK_WIDGET (window), "review-approved");
+  }
   g_assert_cmpint (local_count ("SELECT count(*) FROM review_finding f JOIN review_decision d ON d.id = f.decision_id"
                                 " WHERE d.uuid = ? AND f.override_action = 'override'"
                                 " AND f.override_reason LIKE 'prescriber-confirmed: %'", pd_rx_pane_get_last_decision (p)),
@@ -542,6 +696,47 @@ test_conflict_banner (void)
   shoot (GTK_WIDGET (window), "review-conflict");
 }
 
+/* Locking or signing out with a claim held asks first; cancel keeps
+ * everything, "release" queues the release and signs out (item 12). */
+static void
+test_leave_with_claim (void)
+{
+  PdRxPane *p = pane ();
+  g_autofree char *uuid = local_text ("SELECT uuid FROM prescription WHERE status = 'requested' AND has_block = 0 ORDER BY id DESC", NULL);
+  GtkWindow *ask;
+  g_autofree char *texts = NULL;
+
+  g_assert_nonnull (uuid);
+  g_assert_true (pd_review_page_select (review_page (), uuid));
+  click (pd_rx_pane_get_button (p, "claim"));
+  WAIT_FOR (!pd_rx_pane_is_busy (p));
+  /* The hospital's answer makes it ours. */
+  WAIT_FOR ((pd_rx_pane_reload (p), pd_rx_pane_get_view (p)->mine));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.lock", NULL));
+  ask = pd_window_get_leave_dialog (window);
+  g_assert_nonnull (ask);
+  g_assert_true (ADW_IS_MESSAGE_DIALOG (ask));
+  spin (300);
+  texts = texts_of (GTK_WIDGET (ask));
+  g_test_message ("%s", texts);
+  assert_shows (texts, zh ? "锁定前释放您的认领吗？" : "Release your claims before locking?");
+  shoot (GTK_WIDGET (ask), "review-leave-with-claim");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (ask), "cancel");
+  spin (100);
+  g_assert_null (pd_window_get_leave_dialog (window));
+  g_assert_cmpstr (pd_window_get_page (window), ==, "areas");
+  g_assert_false (pd_session_is_locked (pd_window_get_session (window)));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.sign-out", NULL));
+  ask = pd_window_get_leave_dialog (window);
+  g_assert_nonnull (ask);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (ask), "release");
+  WAIT_FOR (g_str_equal (pd_window_get_page (window), "sign-in"));
+  g_assert_null (pd_window_get_session (window));
+  g_assert_cmpint (local_count ("SELECT count(*) FROM outbox WHERE operation = 'release' AND subject_uuid = ?", uuid), ==, 1);
+}
+
 /* No notification daemon under Xvfb: the test counts the sync service's
  * announcements instead of desktop notifications. */
 static void
@@ -580,12 +775,15 @@ main (int    argc,
 
   g_test_add_func ("/decision/sign-in-and-sync", test_sign_in_and_sync);
   g_test_add_func ("/decision/pane", test_pane);
+  g_test_add_func ("/decision/opens-at-top", test_opens_at_top);
+  g_test_add_func ("/decision/evidence", test_evidence);
   g_test_add_func ("/decision/block-disables-approve", test_block_disables_approve);
   g_test_add_func ("/decision/claim", test_claim);
   g_test_add_func ("/decision/approve", test_approve);
   g_test_add_func ("/decision/hospital-holds-decision", test_hospital_holds_decision);
   g_test_add_func ("/decision/verify", test_verify);
   g_test_add_func ("/decision/conflict-banner", test_conflict_banner);
+  g_test_add_func ("/decision/leave-with-claim", test_leave_with_claim);
 
   db_arg = g_strdup_printf ("--db=%s", db_path);
   config_arg = g_strdup_printf ("--config=%s/client.ini", state);

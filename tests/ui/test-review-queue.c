@@ -114,6 +114,14 @@ search (const char *text)
   spin (100);
 }
 
+/* A training database says so in the window's title and its header. */
+static void
+test_training_title (void)
+{
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==,
+                   zh ? "药事台 PharmDesk — 培训时钟" : "PharmDesk — training clock");
+}
+
 static void
 test_sign_in (void)
 {
@@ -167,7 +175,10 @@ test_queue_in_order (void)
     }
   {
     g_autofree char *other = row_text ("RX-20261120-0004");
-    g_assert_nonnull (strstr (other, zh ? "由 ph-2 认领" : "Claimed by ph-2"));
+    /* The claimer by name, never the hospital's id (issue 12, item 9). */
+    g_test_message ("%s", other);
+    g_assert_nonnull (strstr (other, zh ? "由 李药师 认领" : "Claimed by 李药师"));
+    g_assert_null (strstr (other, "ph-2"));
     g_assert_nonnull (strstr (other, zh ? "尽快" : "ASAP"));
   }
   shoot (GTK_WIDGET (window), "review-queue");
@@ -251,12 +262,16 @@ prepare_database (const char *path)
   g_autofree char *recovery = NULL;
   PdAccountSpec boss = { "admin", "管理员", PD_ROLE_ADMIN, NULL, NULL, NULL };
   PdAccountSpec pharmacist = { "wang", "王药师", PD_ROLE_PHARMACIST, "YS-110105-0001", ME, NULL };
+  PdAccountSpec colleague = { "li", "李药师", PD_ROLE_PHARMACIST, "YS-110105-0002", "Practitioner/ph-2", NULL };
 
   g_assert_no_error (error);
   g_assert_true (pd_accounts_init (store, &boss, "admin-password", &recovery, &error));
   admin = pd_session_sign_in (store, "admin", "admin-password", &error);
   g_assert_no_error (error);
   g_assert_true (pd_accounts_add (admin, &pharmacist, "password-1234", &error));
+  g_assert_true (pd_accounts_add (admin, &colleague, "password-5678", &error));
+  /* Made as `init --settable-clock` makes a training database. */
+  g_assert_true (pd_store_set_meta (store, "settable_clock", "1", &error));
   wang = pd_session_sign_in (store, "wang", "password-1234", &error);
   g_assert_no_error (error);
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
@@ -280,6 +295,7 @@ main (int    argc,
   pd_test_ui_init (&argc, &argv);
   prepare_database (db_path);
 
+  g_test_add_func ("/review/training-title", test_training_title);
   g_test_add_func ("/review/sign-in", test_sign_in);
   g_test_add_func ("/review/queue-in-order", test_queue_in_order);
   g_test_add_func ("/review/demonstration-mark", test_demonstration_mark);

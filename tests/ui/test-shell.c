@@ -86,6 +86,50 @@ test_first_start (void)
   g_assert_cmpstr (pd_first_start_page_get_recovery_key (page), ==, "");
 }
 
+static gint64
+refused_sign_ins (void)
+{
+  PdStore *store = pd_application_get_store (app);
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT (SELECT count(*) FROM audit_event WHERE action = 'sign-in' AND outcome = 'refused')"
+                                                " + (SELECT count(*) FROM audit_pending WHERE action = 'sign-in' AND outcome = 'refused')", NULL);
+  gint64 n;
+
+  g_assert_nonnull (stmt);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return n;
+}
+
+/* An empty or blank password: core refuses it and records the attempt;
+ * the page says so in words and stays usable. */
+static void
+test_sign_in_empty_password (void)
+{
+  PdSignInPage *page = PD_SIGN_IN_PAGE (pd_window_get_sign_in_page (window));
+  /* Two: each counts towards the lockout like a wrong password. */
+  const char *blanks[] = { "", " \t\u3000" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (blanks); i++)
+    {
+      gint64 before = refused_sign_ins ();
+
+      pd_sign_in_page_reset (page);
+      pd_sign_in_page_submit (page, "admin", blanks[i]);
+      WAIT_FOR (pd_sign_in_page_get_error (page) != NULL);
+      g_test_message ("%s", pd_sign_in_page_get_error (page));
+      g_assert_cmpstr (pd_sign_in_page_get_error (page), !=, "");
+      g_assert_cmpstr (pd_window_get_page (window), ==, "sign-in");
+      g_assert_cmpint (refused_sign_ins (), ==, before + 1);
+    }
+  if (zh)
+    g_assert_nonnull (strstr (pd_sign_in_page_get_error (page), "密码"));
+  else
+    g_assert_nonnull (strstr (pd_sign_in_page_get_error (page), "password"));
+  shoot (GTK_WIDGET (window), "sign-in-empty-password");
+  pd_sign_in_page_reset (page);
+}
+
 static void
 test_sign_in (void)
 {
@@ -148,9 +192,11 @@ test_areas (void)
       g_assert_cmpstr (page_title (names[i]), ==, want[zh][i]);
       if (g_str_equal (names[i], "review"))
         {
-          /* The queue, empty on a new database: it says so. */
+          /* An administrator does not review: the area says so, and
+           * offers no queue, no patient, no claim (issue 12, item 10). */
           g_assert_true (PD_IS_REVIEW_PAGE (child));
-          g_assert_cmpstr (pd_review_page_get_state (PD_REVIEW_PAGE (child)), ==, "empty");
+          g_assert_cmpstr (pd_review_page_get_state (PD_REVIEW_PAGE (child)), ==, "not-permitted");
+          g_assert_null (pd_review_page_get_model (PD_REVIEW_PAGE (child)));
           g_assert_null (pd_review_page_get_kb_warning (PD_REVIEW_PAGE (child)));
           continue;
         }
@@ -168,7 +214,7 @@ test_areas (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 2));
   g_assert_cmpstr (g_settings_get_string (pd_application_get_settings (app), "last-area"), ==, "settlement");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 0));
-  shoot (GTK_WIDGET (window), "review-empty");
+  shoot (GTK_WIDGET (window), "review-not-permitted");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 2));
 }
 
@@ -199,6 +245,9 @@ test_windows_open (void)
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
   spin (200);
   g_assert_nonnull (find_window (ADW_TYPE_ABOUT_WINDOW));
+  /* Run from the build folder, the About window's icon is found too. */
+  g_assert_true (gtk_icon_theme_has_icon (gtk_icon_theme_get_for_display (gdk_display_get_default ()), APP_ID));
+  shoot (GTK_WIDGET (find_window (ADW_TYPE_ABOUT_WINDOW)), "about");
   gtk_window_destroy (find_window (ADW_TYPE_ABOUT_WINDOW));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL));
@@ -213,6 +262,36 @@ test_windows_open (void)
 
   /* F5 checks the links: harmless when none is configured. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.check-links", NULL));
+}
+
+/* F5 reaches the window before a focused entry can swallow it: a
+ * capture-phase shortcut on the window. */
+static void
+test_f5_from_an_entry (void)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  g_autoptr(GtkShortcutTrigger) f5 = gtk_keyval_trigger_new (GDK_KEY_F5, 0);
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !found; i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+      g_autoptr(GListModel) shortcuts = NULL;
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (c) || gtk_event_controller_get_propagation_phase (c) != GTK_PHASE_CAPTURE)
+        continue;
+      shortcuts = g_object_ref (G_LIST_MODEL (c));
+      for (guint j = 0; j < g_list_model_get_n_items (shortcuts); j++)
+        {
+          g_autoptr(GtkShortcut) sc = g_list_model_get_item (shortcuts, j);
+          GtkShortcutAction *action = gtk_shortcut_get_action (sc);
+
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (sc), f5) && GTK_IS_NAMED_ACTION (action)
+              && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (action)), "win.check-links"))
+            found = TRUE;
+        }
+    }
+  g_assert_true (found);
 }
 
 static void
@@ -253,12 +332,14 @@ main (int    argc,
     {
       g_test_add_func ("/ui/templates", test_templates);
       g_test_add_func ("/ui/first-start", test_first_start);
+      g_test_add_func ("/ui/sign-in-empty-password", test_sign_in_empty_password);
       g_test_add_func ("/ui/sign-in", test_sign_in);
       g_test_add_func ("/ui/areas", test_areas);
       g_test_add_func ("/ui/accounts", test_accounts);
       g_test_add_func ("/ui/lock-and-unlock", test_lock_and_unlock);
       g_test_add_func ("/ui/links-unconfigured", test_links_unconfigured);
       g_test_add_func ("/ui/windows-open", test_windows_open);
+      g_test_add_func ("/ui/f5-from-an-entry", test_f5_from_an_entry);
     }
 
   return pd_test_ui_run (app_argv, 0, 0, NULL);

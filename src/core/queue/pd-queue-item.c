@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "pd-queue-item.h"
 
 struct _PdQueueItem
@@ -19,6 +21,7 @@ struct _PdQueueItem
   char           *authored_at;
   char           *claimed_by;
   char           *claim_until;
+  char           *claimer_name;
   char           *patient_name;
   char           *drugs;
   int             rank;
@@ -41,6 +44,7 @@ pd_queue_item_finalize (GObject *object)
   g_free (self->authored_at);
   g_free (self->claimed_by);
   g_free (self->claim_until);
+  g_free (self->claimer_name);
   g_free (self->patient_name);
   g_free (self->drugs);
   G_OBJECT_CLASS (pd_queue_item_parent_class)->finalize (object);
@@ -73,6 +77,14 @@ pd_queue_item_new (const PdQueueItemFields *f)
   self->authored_at = g_strdup (f->authored_at);
   self->claimed_by = g_strdup (f->claimed_by);
   self->claim_until = g_strdup (f->claim_until);
+  if (f->claimed_by_name != NULL && *f->claimed_by_name != '\0')
+    self->claimer_name = g_strdup (f->claimed_by_name);
+  else if (f->claimed_by != NULL)
+    {
+      const char *slash = strrchr (f->claimed_by, '/');
+
+      self->claimer_name = g_strdup (slash != NULL ? slash + 1 : f->claimed_by);
+    }
   self->patient_name = g_strdup (f->patient_name);
   self->drugs = g_strdup (f->drugs);
   self->rank = f->rank;
@@ -93,6 +105,7 @@ gboolean pd_queue_item_is_online (PdQueueItem *self) { return self->online; }
 const char *pd_queue_item_get_authored_at (PdQueueItem *self) { return self->authored_at; }
 const char *pd_queue_item_get_claimed_by (PdQueueItem *self) { return self->claimed_by; }
 const char *pd_queue_item_get_claim_until (PdQueueItem *self) { return self->claim_until; }
+const char *pd_queue_item_get_claimer_name (PdQueueItem *self) { return self->claimer_name; }
 gboolean pd_queue_item_is_mine (PdQueueItem *self) { return self->mine; }
 const char *pd_queue_item_get_patient_name (PdQueueItem *self) { return self->patient_name; }
 const char *pd_queue_item_get_drugs (PdQueueItem *self) { return self->drugs; }

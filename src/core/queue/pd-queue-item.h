@@ -30,6 +30,7 @@ typedef struct {
   const char     *authored_at;
   const char     *claimed_by;     /* Practitioner/{id} or NULL */
   const char     *claim_until;
+  const char     *claimed_by_name; /* the claimer's display name when an account here holds that ref */
   const char     *patient_name;   /* opened from the sealed column, or NULL */
   const char     *drugs;          /* drug names in line order, joined by 、 */
   int             rank;           /* queue_rank: 0 stat, 1 urgent/asap, 2 routine */
@@ -51,6 +52,9 @@ gboolean        pd_queue_item_is_online        (PdQueueItem *self);
 const char     *pd_queue_item_get_authored_at  (PdQueueItem *self);
 const char     *pd_queue_item_get_claimed_by   (PdQueueItem *self);
 const char     *pd_queue_item_get_claim_until  (PdQueueItem *self);
+/* Who holds the claim, in words: an account's display name, else the
+ * hospital's id (ph-2); NULL when nobody does. */
+const char     *pd_queue_item_get_claimer_name (PdQueueItem *self);
 gboolean        pd_queue_item_is_mine          (PdQueueItem *self);
 const char     *pd_queue_item_get_patient_name (PdQueueItem *self);
 const char     *pd_queue_item_get_drugs        (PdQueueItem *self);

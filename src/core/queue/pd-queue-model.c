@@ -661,3 +661,31 @@ pd_queue_model_explain (PdQueueModel *self)
     }
   return g_string_free (out, FALSE);
 }
+
+GStrv
+pd_queue_get_my_claims (PdSession  *session,
+                        GError    **error)
+{
+  const char *me = pd_session_get_account (session)->practitioner_ref;
+  g_autoptr(GStrvBuilder) uuids = g_strv_builder_new ();
+  sqlite3_stmt *stmt;
+  int rc;
+
+  if (me == NULL)
+    return g_strv_builder_end (uuids);
+  /* status first: a range of the queue's index. */
+  stmt = pd_store_prepare (pd_session_get_store (session),
+                           "SELECT uuid FROM prescription WHERE status = 'claimed' AND claimed_by = ? ORDER BY id", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, me, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_strv_builder_add (uuids, (const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_FAILED, "%s", sqlite3_errmsg (pd_store_get_db (pd_session_get_store (session))));
+      return NULL;
+    }
+  return g_strv_builder_end (uuids);
+}

@@ -81,6 +81,12 @@ gboolean      pd_queue_model_get_kb             (PdQueueModel   *self,
                                                  char          **version,
                                                  gboolean       *demonstration);
 
+/* The prescriptions the signed-in pharmacist holds a claim on, by uuid
+ * (empty for an account without a practitioner_ref): what signing out
+ * or locking would leave held. An indexed read. */
+GStrv         pd_queue_get_my_claims            (PdSession      *session,
+                                                 GError        **error);
+
 /* For tests and the bench: the SQLite virtual-machine steps of the last
  * page read, and the query plans of the page statements in use. */
 guint64       pd_queue_model_get_last_page_steps (PdQueueModel  *self);

@@ -25,7 +25,9 @@
   "p.id, p.uuid, p.rx_number, p.priority, p.status, p.verdict, p.has_block, p.online," \
   " p.authored_at, p.claimed_by, p.claim_until, p.patient_name_sealed, p.queue_rank," \
   " (SELECT group_concat (drug_name, '、') FROM (SELECT drug_name FROM prescription_line" \
-  "   WHERE prescription_id = p.id ORDER BY position))"
+  "   WHERE prescription_id = p.id ORDER BY position))," \
+  " (SELECT display_name FROM account WHERE p.claimed_by IS NOT NULL AND practitioner_ref = p.claimed_by" \
+  "   ORDER BY disabled_at IS NOT NULL, id LIMIT 1)"
 
 /* The status's bit in PdQueueStatus. */
 #define STATUS_BIT \
@@ -238,6 +240,7 @@ pd_queue_item_from_row (sqlite3_stmt *stmt,
   f.patient_name = name;
   f.rank = sqlite3_column_int (stmt, 12);
   f.drugs = column_text (stmt, 13);
+  f.claimed_by_name = column_text (stmt, 14);
   f.mine = me != NULL && g_strcmp0 (f.status, "claimed") == 0 && g_strcmp0 (f.claimed_by, me) == 0;
   f.segment = f.rank < 2 ? PD_QUEUE_SEGMENT_URGENT : f.mine ? PD_QUEUE_SEGMENT_MINE : PD_QUEUE_SEGMENT_REST;
   return pd_queue_item_new (&f);

@@ -66,6 +66,17 @@ decision_free (gpointer data)
 }
 
 static void
+evidence_free (gpointer data)
+{
+  PdRxViewEvidence *e = data;
+
+  g_free (e->about);
+  g_free (e->result);
+  g_free (e->when);
+  g_free (e);
+}
+
+static void
 outbox_free (gpointer data)
 {
   PdRxViewOutbox *o = data;
@@ -88,11 +99,13 @@ pd_rx_view_free (PdRxView *view)
   g_free (view->priority);
   g_free (view->claimed_by);
   g_free (view->claim_until);
+  g_free (view->claimer_name);
   g_free (view->authored_at);
   g_free (view->patient_name);
   g_free (view->gender);
   g_free (view->prescriber);
   g_clear_pointer (&view->allergies, g_ptr_array_unref);
+  g_clear_pointer (&view->evidence, g_ptr_array_unref);
   g_clear_pointer (&view->qualifications, g_ptr_array_unref);
   g_clear_pointer (&view->lines, g_ptr_array_unref);
   g_clear_pointer (&view->findings, g_ptr_array_unref);
@@ -255,6 +268,215 @@ read_people (PdRxView *v,
     }
 }
 
+/* --- what the engine read (pd-fhir-reader.c's read_observations,
+ * read_allergies and the lines' reasons, in the same rules) --------- */
+
+#define LOINC "http://loinc.org"
+
+static gboolean
+about_patient (const PdJv *r,
+               const char *member,
+               const PdJv *patient)
+{
+  g_autofree char *pid = NULL;
+
+  if (patient == NULL)
+    return TRUE;
+  pid = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (r, member), "reference"), "Patient");
+  return g_strcmp0 (pid, pd_jv_str (patient, "id")) == 0;
+}
+
+static const char *
+observation_when (const PdJv *o)
+{
+  const char *s = pd_jv_str (o, "effectiveDateTime");
+
+  if (s == NULL)
+    s = pd_jv_str (o, "effectiveInstant");
+  if (s == NULL)
+    s = pd_jv_str (pd_jv_obj (o, "effectivePeriod"), "start");
+  if (s == NULL)
+    s = pd_jv_str (o, "issued");
+  return s;
+}
+
+static PdRxViewEvidence *
+evidence_new (GPtrArray        *out,
+              PdRxEvidenceKind  kind,
+              const char       *about,
+              const char       *when)
+{
+  PdRxViewEvidence *e = g_new0 (PdRxViewEvidence, 1);
+
+  e->kind = kind;
+  e->about = g_strdup (about);
+  e->when = g_strdup (when);
+  g_ptr_array_add (out, e);
+  return e;
+}
+
+/* The latest counting Observation with a LOINC code, as the engine takes it. */
+static const PdJv *
+latest_observation (const PdJv *entries,
+                    const PdJv *patient,
+                    const char *loinc)
+{
+  const PdJv *best = NULL;
+  gint64 best_t = G_MININT64;
+
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
+    {
+      const PdJv *o = pd_jv_obj (entry, "resource");
+      gint64 t;
+
+      if (g_strcmp0 (pd_jv_str (o, "resourceType"), "Observation") != 0 || !about_patient (o, "subject", patient)
+          || !pd_fhir_observation_counts (o) || !pd_fhir_codeable_has (pd_jv_obj (o, "code"), LOINC, loinc))
+        continue;
+      t = pd_fhir_observation_time (o);
+      if (best == NULL || t >= best_t)
+        best = o, best_t = t;
+    }
+  return best;
+}
+
+static void
+read_evidence (PdRxView   *v,
+               const PdJv *bundle,
+               const PdRx *rx,
+               const PdJv *patient)
+{
+  const PdJv *entries = pd_jv_arr (bundle, "entry");
+  const PdJv *o;
+  g_autoptr(GHashTable) conditions = g_hash_table_new (g_str_hash, g_str_equal);
+
+  /* Skin tests: each counting result whose focus is one of the lines. */
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
+    {
+      const PdJv *r = pd_jv_obj (entry, "resource");
+      const PdJv *focus = pd_jv_arr (r, "focus");
+
+      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "Observation") != 0 || !about_patient (r, "subject", patient)
+          || !pd_fhir_codeable_has (pd_jv_obj (r, "code"), "urn:pharmdesk:observation", "skin-test")
+          || !pd_fhir_observation_counts (r))
+        continue;
+      for (guint f = 0; focus != NULL && f < pd_jv_len (focus); f++)
+        {
+          g_autofree char *mr = pd_fhir_ref_id (pd_jv_str (pd_jv_at_obj (focus, f), "reference"), "MedicationRequest");
+
+          for (guint l = 0; mr != NULL && l < v->lines->len; l++)
+            {
+              const PdRxViewLine *line = v->lines->pdata[l];
+              const PdJv *value = pd_jv_obj (r, "valueCodeableConcept");
+              PdRxViewEvidence *e;
+
+              if (g_strcmp0 (line->id, mr) != 0)
+                continue;
+              e = evidence_new (v->evidence, PD_RX_EVIDENCE_SKIN_TEST, line->drug, observation_when (r));
+              e->yes = pd_fhir_codeable_has (value, NULL, "negative");
+              if (e->yes)
+                e->result = g_strdup ("negative");
+              else if (pd_fhir_codeable_has (value, NULL, "positive"))
+                e->result = g_strdup ("positive");
+              else
+                e->result = g_strdup (concept_text (value));
+            }
+        }
+    }
+
+  o = latest_observation (entries, patient, "29463-7");
+  if (o != NULL && rx->weight_known)
+    evidence_new (v->evidence, PD_RX_EVIDENCE_WEIGHT, NULL, observation_when (o))->kg = rx->weight_kg;
+  o = latest_observation (entries, patient, "82810-3");
+  if (o != NULL)
+    {
+      PdRxViewEvidence *e = evidence_new (v->evidence, PD_RX_EVIDENCE_PREGNANCY, NULL, observation_when (o));
+
+      e->yes = rx->pregnant;
+      e->result = g_strdup (concept_text (pd_jv_obj (o, "valueCodeableConcept")));
+    }
+  o = latest_observation (entries, patient, "63895-7");
+  if (o != NULL)
+    {
+      PdRxViewEvidence *e = evidence_new (v->evidence, PD_RX_EVIDENCE_LACTATION, NULL, observation_when (o));
+
+      e->yes = rx->lactating;
+      e->result = g_strdup (concept_text (pd_jv_obj (o, "valueCodeableConcept")));
+    }
+
+  /* Allergies the engine counts: active (or no status), not refuted. */
+  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
+    {
+      const PdJv *r = pd_jv_obj (entry, "resource");
+      const PdJv *clinical = pd_jv_obj (r, "clinicalStatus");
+      const PdJv *verification = pd_jv_obj (r, "verificationStatus");
+      const char *text;
+
+      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "AllergyIntolerance") != 0 || !about_patient (r, "patient", patient))
+        continue;
+      if ((clinical != NULL && !pd_fhir_codeable_has (clinical, NULL, "active"))
+          || pd_fhir_codeable_has (verification, NULL, "refuted") || pd_fhir_codeable_has (verification, NULL, "entered-in-error"))
+        continue;
+      text = concept_text (pd_jv_obj (r, "code"));
+      if (text != NULL)
+        evidence_new (v->evidence, PD_RX_EVIDENCE_ALLERGY, text, pd_jv_str (r, "recordedDate"))->result
+          = pd_fhir_codeable_has (verification, NULL, "confirmed") ? g_strdup ("confirmed") : NULL;
+    }
+
+  /* Conditions: what each line gives as its reason, once each. */
+  for (guint i = 0; i < rx->lines->len; i++)
+    {
+      const PdJv *mr = pd_fhir_bundle_resource (bundle, "MedicationRequest", ((PdRxLine *) rx->lines->pdata[i])->id);
+      const PdJv *refs = pd_jv_arr (mr, "reasonReference");
+      const PdJv *codes = pd_jv_arr (mr, "reasonCode");
+      g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) whens = g_ptr_array_new ();
+
+      for (guint r = 0; refs != NULL && r < pd_jv_len (refs); r++)
+        {
+          const PdJv *condition = follow (bundle, pd_jv_at_obj (refs, r), "Condition");
+          guint before = texts->len;
+
+          add_concept (texts, pd_jv_obj (condition, "code"));
+          if (texts->len > before)
+            g_ptr_array_add (whens, (gpointer) (pd_jv_str (condition, "recordedDate") != NULL ? pd_jv_str (condition, "recordedDate")
+                                                                                             : pd_jv_str (condition, "onsetDateTime")));
+        }
+      for (guint c = 0; codes != NULL && c < pd_jv_len (codes); c++)
+        {
+          guint before = texts->len;
+
+          add_concept (texts, pd_jv_at_obj (codes, c));
+          if (texts->len > before)
+            g_ptr_array_add (whens, NULL);
+        }
+      for (guint t = 0; t < texts->len; t++)
+        if (!g_hash_table_contains (conditions, texts->pdata[t]))
+          {
+            PdRxViewEvidence *e = evidence_new (v->evidence, PD_RX_EVIDENCE_CONDITION, texts->pdata[t], whens->pdata[t]);
+
+            g_hash_table_add (conditions, e->about);
+          }
+    }
+}
+
+char *
+pd_rx_view_format_kg (double kg)
+{
+  /* A newborn's grams matter; an adult's tenth of a kilogram is enough. */
+  char *text = g_strdup_printf ("%.*f", kg < 10.0 ? 2 : 1, kg);
+
+  if (strchr (text, '.') != NULL)
+    {
+      char *end = text + strlen (text) - 1;
+
+      while (*end == '0')
+        *end-- = '\0';
+      if (*end == '.')
+        *end = '\0';
+    }
+  return text;
+}
+
 static PdRxViewLine *
 view_line (const PdJv     *bundle,
            const PdRxLine *line)
@@ -286,8 +508,10 @@ read_row (PdRxView *v,
           const char *me,
           GError  **error)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT rx_number, status, priority, claimed_by, claim_until, authored_at"
-                                                " FROM prescription WHERE uuid = ?", error);
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT p.rx_number, p.status, p.priority, p.claimed_by, p.claim_until, p.authored_at,"
+                                                " (SELECT a.display_name FROM account a WHERE p.claimed_by IS NOT NULL"
+                                                "  AND a.practitioner_ref = p.claimed_by ORDER BY a.disabled_at IS NOT NULL, a.id LIMIT 1)"
+                                                " FROM prescription p WHERE p.uuid = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -300,9 +524,16 @@ read_row (PdRxView *v,
       v->claimed_by = column_dup (stmt, 3);
       v->claim_until = column_dup (stmt, 4);
       v->authored_at = column_dup (stmt, 5);
+      v->claimer_name = column_dup (stmt, 6);
     }
   sqlite3_reset (stmt);
   v->mine = v->claimed_by != NULL && g_strcmp0 (v->claimed_by, me) == 0;
+  if (v->claimer_name == NULL && v->claimed_by != NULL)
+    {
+      const char *slash = strrchr (v->claimed_by, '/');
+
+      v->claimer_name = g_strdup (slash != NULL ? slash + 1 : v->claimed_by);
+    }
   return TRUE;
 }
 
@@ -385,6 +616,7 @@ pd_rx_view_load (PdSession   *session,
   rx = c->rxs->pdata[0];
   v->rx_uuid = g_strdup (c->rx_uuid);
   v->allergies = g_ptr_array_new_with_free_func (g_free);
+  v->evidence = g_ptr_array_new_with_free_func (evidence_free);
   v->qualifications = g_ptr_array_new_with_free_func (qualification_free);
   v->lines = g_ptr_array_new_with_free_func (line_free);
   v->findings = g_ptr_array_new_with_free_func (finding_free);
@@ -405,6 +637,7 @@ pd_rx_view_load (PdSession   *session,
 
   for (guint i = 0; i < rx->lines->len; i++)
     g_ptr_array_add (v->lines, view_line (c->bundle, rx->lines->pdata[i]));
+  read_evidence (v, c->bundle, rx, follow (c->bundle, pd_jv_obj (first_mr, "subject"), "Patient"));
   for (guint i = 0; i < c->review->findings->len; i++)
     {
       const PdFinding *f = c->review->findings->pdata[i];

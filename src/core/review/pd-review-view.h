@@ -65,6 +65,28 @@ typedef struct {
   char       *updated_at;
 } PdRxViewOutbox;
 
+/* What the engine read about the patient, shown so the pharmacist sees
+ * why a prescription passed: the skin tests of its lines, the weight,
+ * pregnancy and breastfeeding it took (the latest result of each), the
+ * allergies it counted and the conditions the lines give as reasons. */
+typedef enum {
+  PD_RX_EVIDENCE_SKIN_TEST,
+  PD_RX_EVIDENCE_WEIGHT,
+  PD_RX_EVIDENCE_PREGNANCY,
+  PD_RX_EVIDENCE_LACTATION,
+  PD_RX_EVIDENCE_ALLERGY,
+  PD_RX_EVIDENCE_CONDITION,
+} PdRxEvidenceKind;
+
+typedef struct {
+  PdRxEvidenceKind kind;
+  char       *about;           /* skin test: the line's drug; allergy, condition: what, as written */
+  char       *result;          /* skin test: negative | positive | the code; pregnancy, lactation: the value's text */
+  gboolean    yes;             /* skin test: negative; pregnancy: pregnant; lactation: breastfeeding */
+  double      kg;              /* weight */
+  char       *when;            /* the time it counts from, as written, or NULL */
+} PdRxViewEvidence;
+
 typedef struct {
   char       *rx_uuid;
   char       *number;
@@ -72,6 +94,7 @@ typedef struct {
   char       *priority;
   char       *claimed_by;
   char       *claim_until;
+  char       *claimer_name;    /* an account's display name for claimed_by, else its id; NULL: no claim */
   gboolean    mine;            /* claimed by the signed-in pharmacist */
   char       *authored_at;
   const char *verdict;         /* the engine's, now */
@@ -84,6 +107,7 @@ typedef struct {
   gboolean    pregnant;
   gboolean    lactating;
   GPtrArray  *allergies;       /* char* */
+  GPtrArray  *evidence;        /* PdRxViewEvidence*, in the order above */
 
   char       *prescriber;
   GPtrArray  *qualifications;  /* PdRxViewQualification* */
@@ -109,6 +133,8 @@ PdRxView   *pd_rx_view_load          (PdSession   *session,
                                       gboolean     opening,
                                       GError     **error);
 void        pd_rx_view_free          (PdRxView    *view);
+/* A weight to read: one decimal (71.912 -> "71.9"), none when whole. */
+char       *pd_rx_view_format_kg     (double          kg);
 /* Counts of findings of one severity. */
 guint       pd_rx_view_count         (const PdRxView *view,
                                       PdSeverity      severity);
