@@ -25,6 +25,7 @@ static const Allowed allowed[] = {
   { "Condition", { "patient", NULL } },
   { "AllergyIntolerance", { "patient", NULL } },
   { "Observation", { "patient", "code", NULL } },
+  { "AuditEvent", { "entity-name", "_sort", "_count", NULL } },
 };
 
 static const char *includes[] = {
@@ -465,6 +466,51 @@ search_indexed (PdSandbox         *sandbox,
   page_reply (&page, msg, NULL);
 }
 
+/* AuditEvent?entity-name=audit-head:{code}&_sort=-date&_count=1: the
+ * latest anchors first (by recorded, then by arrival). */
+static void
+search_audit_events (PdSandbox         *sandbox,
+                     SoupServerMessage *msg,
+                     GPtrArray         *q)
+{
+  const char *name = query_get (q, "entity-name");
+  const char *sort = query_get (q, "_sort");
+  const char *count_text = query_get (q, "_count");
+  gint64 count = count_text != NULL ? g_ascii_strtoll (count_text, NULL, 10) : 100;
+  sqlite3_stmt *stmt;
+  Page page;
+
+  if (name == NULL)
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 400, "required", "AuditEvent is searched by entity-name");
+      return;
+    }
+  if (sort != NULL && !g_str_equal (sort, "-date"))
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 400, "not-supported", "this sandbox sorts AuditEvents by -date only");
+      return;
+    }
+  stmt = pd_store_prepare (sandbox->store,
+    "SELECT r.id, r.body FROM fhir_search n"
+    " JOIN fhir_resource r ON r.resource_type = n.resource_type AND r.id = n.id"
+    " LEFT JOIN fhir_search d ON d.resource_type = n.resource_type AND d.id = n.id AND d.param = 'date'"
+    " WHERE n.resource_type = 'AuditEvent' AND n.param = 'entity-name' AND n.value = ?1"
+    " ORDER BY d.value DESC, r.last_updated_ms DESC, r.id DESC LIMIT ?2", NULL);
+  if (stmt == NULL)
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 500, "exception", "the sandbox's store failed");
+      return;
+    }
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, CLAMP (count, 1, 1000));
+  page_begin (&page, sandbox);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    page_add (&page, "AuditEvent", (const char *) sqlite3_column_text (stmt, 0),
+              (const char *) sqlite3_column_text (stmt, 1), "match");
+  sqlite3_reset (stmt);
+  page_reply (&page, msg, NULL);
+}
+
 void
 pd_sandbox_fhir_search (PdSandbox         *sandbox,
                         SoupServerMessage *msg,
@@ -479,6 +525,8 @@ pd_sandbox_fhir_search (PdSandbox         *sandbox,
     search_tasks (sandbox, msg, q);
   else if (g_str_equal (type, "MedicationRequest"))
     search_medication_requests (sandbox, msg, q);
+  else if (g_str_equal (type, "AuditEvent"))
+    search_audit_events (sandbox, msg, q);
   else
     search_indexed (sandbox, msg, type, q);
 }

@@ -21,7 +21,7 @@ static const char *task_mutable[] = {
   "meta", "lastModified",
 };
 
-static const char *creatable[] = { "DetectedIssue", "Provenance", "MedicationDispense" };
+static const char *creatable[] = { "DetectedIssue", "Provenance", "MedicationDispense", "AuditEvent" };
 
 typedef struct {
   PdSandbox *sandbox;
@@ -293,6 +293,101 @@ check_dispense (Write      *w,
   return TRUE;
 }
 
+/* The one detail of entity[0] of that type, a string in member. */
+static gboolean
+anchor_detail (Write      *w,
+               JsonArray  *details,
+               const char *type,
+               const char *member,
+               const char **value,
+               GError    **error)
+{
+  *value = NULL;
+  for (guint i = 0; i < json_array_get_length (details); i++)
+    {
+      JsonObject *d = pd_json_arr_obj (details, i);
+      JsonNode *v;
+
+      if (d == NULL)
+        return refuse (w, error, 400, "invalid", "AuditEvent.entity[0].detail[%u] is not an object", i);
+      if (g_strcmp0 (pd_json_str (d, "type"), type) != 0)
+        continue;
+      if (*value != NULL)
+        return refuse (w, error, 400, "invalid", "AuditEvent.entity[0].detail “%s” is given twice", type);
+      v = json_object_get_member (d, member);
+      if (v == NULL || !JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING
+          || *json_node_get_string (v) == '\0')
+        return refuse (w, error, 400, "invalid", "AuditEvent.entity[0].detail “%s” needs %s", type, member);
+      *value = json_node_get_string (v);
+    }
+  if (*value == NULL)
+    return refuse (w, error, 400, "required", "AuditEvent.entity[0] has no detail “%s”", type);
+  return TRUE;
+}
+
+/* hospital.md's audit anchor: type urn:pharmdesk:audit|head, recorded,
+ * the pharmacy as observer and requestor, entity[0] named
+ * audit-head:{code} with seq and hash (valueString, the hash hex) and
+ * signature (valueBase64Binary). The sandbox keeps any well-formed one:
+ * it cannot know the pharmacy's trail, only hold its heads. */
+static gboolean
+check_audit_event (Write      *w,
+                   JsonObject *event,
+                   GError    **error)
+{
+  JsonObject *type = pd_json_obj (event, "type");
+  JsonArray *agents = pd_json_arr (event, "agent");
+  JsonArray *entities = pd_json_arr (event, "entity");
+  JsonObject *entity = entities != NULL && json_array_get_length (entities) > 0 ? pd_json_arr_obj (entities, 0) : NULL;
+  JsonArray *details = entity != NULL ? pd_json_arr (entity, "detail") : NULL;
+  const char *name = entity != NULL ? pd_json_str (entity, "name") : NULL;
+  const char *recorded = pd_json_str (event, "recorded");
+  const char *seq, *hash, *signature;
+  gboolean requestor = FALSE;
+  gint64 us;
+  gsize len;
+
+  if (type == NULL || g_strcmp0 (pd_json_str (type, "system"), "urn:pharmdesk:audit") != 0
+      || g_strcmp0 (pd_json_str (type, "code"), "head") != 0)
+    return refuse (w, error, 400, "invalid", "AuditEvent.type is the Coding urn:pharmdesk:audit|head");
+  if (recorded == NULL || !pd_time_parse_iso (recorded, &us, NULL))
+    return refuse (w, error, 400, "invalid", "AuditEvent.recorded is a time with an offset");
+  if (pd_json_str (pd_json_obj (pd_json_obj (event, "source"), "observer"), "display") == NULL)
+    return refuse (w, error, 400, "required", "AuditEvent.source.observer.display names the pharmacy");
+  for (guint i = 0; agents != NULL && i < json_array_get_length (agents); i++)
+    {
+      JsonObject *a = pd_json_arr_obj (agents, i);
+      JsonNode *r = a != NULL ? json_object_get_member (a, "requestor") : NULL;
+
+      requestor |= r != NULL && JSON_NODE_HOLDS_VALUE (r) && json_node_get_value_type (r) == G_TYPE_BOOLEAN
+                   && json_node_get_boolean (r);
+    }
+  if (!requestor)
+    return refuse (w, error, 400, "required", "AuditEvent.agent has the pharmacy as requestor");
+  if (name == NULL || !g_str_has_prefix (name, "audit-head:") || name[strlen ("audit-head:")] == '\0')
+    return refuse (w, error, 400, "invalid", "AuditEvent.entity[0].name is audit-head:{fixmedins_code}");
+  if (details == NULL)
+    return refuse (w, error, 400, "required", "AuditEvent.entity[0].detail holds seq, hash and signature");
+  if (!anchor_detail (w, details, "seq", "valueString", &seq, error)
+      || !anchor_detail (w, details, "hash", "valueString", &hash, error)
+      || !anchor_detail (w, details, "signature", "valueBase64Binary", &signature, error))
+    return FALSE;
+  for (const char *p = seq; *p != '\0'; p++)
+    if (!g_ascii_isdigit (*p))
+      return refuse (w, error, 400, "invalid", "AuditEvent seq “%s” is not a decimal number", seq);
+  for (const char *p = hash; *p != '\0'; p++)
+    if (!g_ascii_isxdigit (*p))
+      return refuse (w, error, 400, "invalid", "AuditEvent hash is not hexadecimal");
+  len = strlen (signature);
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (signature[i]) && signature[i] != '+' && signature[i] != '/'
+        && !(signature[i] == '=' && i + 2 >= len))
+      return refuse (w, error, 400, "invalid", "AuditEvent signature is not base64");
+  if (len % 4 != 0)
+    return refuse (w, error, 400, "invalid", "AuditEvent signature is not base64");
+  return TRUE;
+}
+
 static char *
 new_id (Write      *w,
         const char *type,
@@ -319,7 +414,7 @@ create (Write      *w,
   for (guint i = 0; type != NULL && i < G_N_ELEMENTS (creatable); i++)
     ok |= g_str_equal (creatable[i], type);
   if (!ok)
-    return refuse (w, error, 405, "not-supported", "a pharmacy creates DetectedIssue, Provenance or MedicationDispense, not %s",
+    return refuse (w, error, 405, "not-supported", "a pharmacy creates DetectedIssue, Provenance, MedicationDispense or AuditEvent, not %s",
                    type != NULL ? type : "a resource without resourceType");
   if (id == NULL)
     {
@@ -331,6 +426,8 @@ create (Write      *w,
   json_object_set_string_member (resource, "id", id);
   json_object_remove_member (resource, "meta");
   if (g_str_equal (type, "MedicationDispense") && !check_dispense (w, resource, id, error))
+    return FALSE;
+  if (g_str_equal (type, "AuditEvent") && !check_audit_event (w, resource, error))
     return FALSE;
   return store_version (w, resource, out, 201, error);
 }
@@ -607,5 +704,5 @@ pd_sandbox_fhir_write (PdSandbox         *sandbox,
     write_one (sandbox, msg, "Task", parts[1]);
   else
     pd_sandbox_fhir_reply_outcome (msg, 405, "not-supported",
-                                   "a pharmacy writes PUT Task/{id}, POST DetectedIssue|Provenance|MedicationDispense and POST / (transaction)");
+                                   "a pharmacy writes PUT Task/{id}, POST DetectedIssue|Provenance|MedicationDispense|AuditEvent and POST / (transaction)");
 }

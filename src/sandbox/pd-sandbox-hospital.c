@@ -175,6 +175,29 @@ index_resource (PdStore    *store,
       && json_object_has_member (r, "code") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (r, "code"))
       && !index_tokens (store, type, id, "code", pd_json_arr (json_object_get_object_member (r, "code"), "coding"), "code", error))
     return FALSE;
+  /* AuditEvent?entity-name=…&_sort=-date: the date as a sortable key. */
+  if (g_str_equal (type, "AuditEvent"))
+    {
+      JsonArray *entities = pd_json_arr (r, "entity");
+      const char *recorded = pd_json_str (r, "recorded");
+      gint64 us = 0;
+
+      for (guint i = 0; entities != NULL && i < json_array_get_length (entities); i++)
+        {
+          JsonObject *e = pd_json_arr_obj (entities, i);
+
+          if (e != NULL && !add_index (store, type, id, "entity-name", pd_json_str (e, "name"), error))
+            return FALSE;
+        }
+      if (recorded != NULL && pd_time_parse_iso (recorded, &us, NULL))
+        {
+          /* Shifted positive, zero-padded: the text order is the time order. */
+          g_autofree char *key = g_strdup_printf ("%020" G_GINT64_FORMAT, us + (G_GINT64_CONSTANT (1) << 62));
+
+          if (!add_index (store, type, id, "date", key, error))
+            return FALSE;
+        }
+    }
   refs = g_str_equal (type, "Provenance") ? pd_json_arr (r, "target")
        : g_str_equal (type, "MedicationDispense") ? pd_json_arr (r, "authorizingPrescription") : NULL;
   for (guint i = 0; refs != NULL && i < json_array_get_length (refs); i++)
@@ -447,7 +470,7 @@ capability_statement (void)
 {
   static const char *types[] = { "Task", "MedicationRequest", "Patient", "Practitioner", "PractitionerRole",
                                  "Encounter", "Condition", "AllergyIntolerance", "Observation", "Medication",
-                                 "Provenance", "MedicationDispense", "DetectedIssue" };
+                                 "Provenance", "MedicationDispense", "DetectedIssue", "AuditEvent" };
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);

@@ -6,32 +6,57 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "pd-audit-anchor.h"
 #include "pd-clock.h"
 #include "pd-hospital-private.h"
 #include "pd-outbox.h"
 #include "pd-rx-cache.h"
+
+/* The link and what only the sync's last step (the anchor) reads. */
+typedef struct {
+  PdHospitalLink link;       /* first: a PdHospitalLink* is an Anchored* */
+  char          *fixmedins_code;
+  char          *pharmacy_name;
+} Anchored;
 
 PdHospitalLink *
 pd_hospital_link_new (PdSession    *session,
                       PdFhirClient *client,
                       PdKb         *kb)
 {
-  PdHospitalLink *link = g_new0 (PdHospitalLink, 1);
+  Anchored *a = g_new0 (Anchored, 1);
 
-  link->session = g_object_ref (session);
-  link->client = client;
-  link->kb = kb;
-  return link;
+  a->link.session = g_object_ref (session);
+  a->link.client = client;
+  a->link.kb = kb;
+  return &a->link;
 }
 
 void
 pd_hospital_link_free (PdHospitalLink *link)
 {
+  Anchored *a = (Anchored *) link;
+
   if (link == NULL)
     return;
   g_clear_object (&link->session);
   g_clear_pointer (&link->client, pd_fhir_client_free);
-  g_free (link);
+  g_free (a->fixmedins_code);
+  g_free (a->pharmacy_name);
+  g_free (a);
+}
+
+void
+pd_hospital_link_set_pharmacy (PdHospitalLink *link,
+                               const char     *fixmedins_code,
+                               const char     *pharmacy_name)
+{
+  Anchored *a = (Anchored *) link;
+
+  g_free (a->fixmedins_code);
+  g_free (a->pharmacy_name);
+  a->fixmedins_code = g_strdup (fixmedins_code);
+  a->pharmacy_name = g_strdup (pharmacy_name);
 }
 
 PdFhirClient *
@@ -44,6 +69,7 @@ void
 pd_sync_stats_clear (PdSyncStats *stats)
 {
   g_clear_pointer (&stats->cursor, g_free);
+  g_clear_pointer (&stats->anchor_warning, g_free);
   memset (stats, 0, sizeof *stats);
 }
 
@@ -198,6 +224,33 @@ pd_hospital_queue_release (PdSession  *session,
   return queue (session, rx_uuid, "release", error);
 }
 
+/* The last step of a sync: the signed head to the hospital. Its failure
+ * is the sync's warning, not its error; the next sync sends the head then
+ * current, which covers this one. */
+static void
+anchor (PdHospitalLink *link,
+        GCancellable   *cancellable,
+        PdSyncStats    *stats)
+{
+  Anchored *a = (Anchored *) link;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&stats->anchor_warning, g_free);
+  stats->anchored_seq = 0;
+  if (a->fixmedins_code == NULL)
+    {
+      stats->anchor_warning = g_strdup (_("The audit trail was not anchored with the hospital: the link has no [pharmacy] fixmedins_code"));
+      g_debug ("%s", stats->anchor_warning);
+    }
+  else if (!pd_audit_anchor_send (link->client, pd_session_get_store (link->session), a->fixmedins_code,
+                                  a->pharmacy_name, &stats->anchored_seq, cancellable, &error))
+    {
+      stats->anchor_warning = g_strdup_printf (_("The audit trail was not anchored with the hospital (sent again with the next sync): %s"),
+                                               error->message);
+      g_message ("%s", stats->anchor_warning);
+    }
+}
+
 gboolean
 pd_hospital_link_sync (PdHospitalLink     *link,
                        GCancellable       *cancellable,
@@ -206,6 +259,10 @@ pd_hospital_link_sync (PdHospitalLink     *link,
                        PdSyncStats        *stats,
                        GError            **error)
 {
-  return pd_hospital_link_push (link, cancellable, stats, error)
-         && pd_hospital_link_pull (link, cancellable, progress, user_data, stats, error);
+  if (!pd_hospital_link_push (link, cancellable, stats, error)
+      || !pd_hospital_link_pull (link, cancellable, progress, user_data, stats, error))
+    return FALSE;
+  if (!stats->offline)
+    anchor (link, cancellable, stats);
+  return TRUE;
 }

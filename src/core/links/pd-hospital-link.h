@@ -25,6 +25,8 @@ typedef struct {
   guint    refused;
   gboolean offline;         /* stopped because the hospital could not be reached */
   char    *cursor;
+  gint64   anchored_seq;    /* the audit head's row the hospital now holds, 0 if none was sent */
+  char    *anchor_warning;  /* why the anchor was not sent (retried with the next sync), or NULL */
 } PdSyncStats;
 
 typedef void (*PdSyncProgressFunc) (const PdSyncStats *stats,
@@ -34,6 +36,12 @@ PdHospitalLink *pd_hospital_link_new    (PdSession          *session,
                                          PdFhirClient       *client,     /* taken */
                                          PdKb               *kb);        /* may be NULL; not taken */
 void            pd_hospital_link_free   (PdHospitalLink     *link);
+/* The pharmacy ([pharmacy] fixmedins_code and fixmedins_name) that a
+ * sync's audit anchor names (pd-audit-anchor.h); without it a sync sends
+ * no anchor and says so in PdSyncStats.anchor_warning. */
+void            pd_hospital_link_set_pharmacy (PdHospitalLink *link,
+                                               const char     *fixmedins_code,
+                                               const char     *pharmacy_name);
 PdFhirClient   *pd_hospital_link_get_client (PdHospitalLink *link);
 
 gboolean        pd_hospital_link_pull   (PdHospitalLink     *link,
@@ -46,7 +54,9 @@ gboolean        pd_hospital_link_push   (PdHospitalLink     *link,
                                          GCancellable       *cancellable,
                                          PdSyncStats        *stats,
                                          GError            **error);
-/* Push, then pull. */
+/* Push, then pull, then anchor the audit trail's signed head with the
+ * hospital. A failed anchor does not fail the sync: it is logged, put in
+ * stats->anchor_warning, and sent again with the next sync. */
 gboolean        pd_hospital_link_sync   (PdHospitalLink     *link,
                                          GCancellable       *cancellable,
                                          PdSyncProgressFunc  progress,

@@ -144,6 +144,7 @@ run_thread (GTask        *task,
   /* Without a knowledge base the queue gets no verdicts yet; the sync still runs. */
   kb = pd_kb_load_active (store, NULL);
   link = pd_hospital_link_new (session, client, kb);
+  pd_hospital_link_set_pharmacy (link, run->config->fixmedins_code, run->config->fixmedins_name);
   ok = pd_hospital_link_sync (link, cancellable, progress_cb, source, &stats, &error);
   if (ok && stats.offline && error == NULL)
     {
