@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -151,15 +152,24 @@ pd_cli_read_password (PdCli   *cli,
     return pd_cli_read_secret_file (cli->password_file, error);
   if (cli->password_stdin)
     {
-      char buf[1024];
+      /* The whole first line, however long: a password cut short would
+       * silently be another one. */
+      char *line = NULL;
+      size_t cap = 0;
+      ssize_t len = getline (&line, &cap, stdin);
+      char *password;
 
-      if (fgets (buf, sizeof buf, stdin) == NULL)
+      if (len < 0)
         {
+          free (line);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", _("No password on standard input"));
           return NULL;
         }
-      buf[strcspn (buf, "\r\n")] = '\0';
-      return g_strdup (buf);
+      line[strcspn (line, "\r\n")] = '\0';
+      password = g_strdup (line);
+      explicit_bzero (line, cap);
+      free (line);
+      return password;
     }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
                _("Give the password with --password-file FILE or --password-stdin (never on the command line)"));
