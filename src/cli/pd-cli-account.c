@@ -78,7 +78,7 @@ print_account_json (JsonBuilder     *b,
   json_builder_set_member_name (b, "insurance_operator");
   json_builder_add_string_value (b, a->insurance_operator);
   json_builder_set_member_name (b, "locked");
-  json_builder_add_boolean_value (b, a->locked);
+  json_builder_add_boolean_value (b, pd_account_is_locked_out (a));
   json_builder_set_member_name (b, "locked_until");
   json_builder_add_string_value (b, a->locked_until);
   json_builder_set_member_name (b, "created_at");
@@ -282,7 +282,7 @@ account_list (PdCli     *cli,
         g_autofree char *roles_col = pd_cli_pad (roles, 28);
 
         pd_cli_print ("%s %s %s %s\n", username, display, roles_col,
-                      a->locked ? _("locked") : "");
+                      pd_account_is_locked_out (a) ? _("locked") : "");
       }
   return PD_EXIT_OK;
 }

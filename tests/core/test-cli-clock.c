@@ -246,6 +246,34 @@ test_long_password_on_stdin (Fixture       *f,
   g_assert_cmpint (cut.status, ==, 1);
 }
 
+/* Issue #12: `account list` said "locked": false next to a lockout still
+ * running. */
+static void
+test_account_list_shows_lockout (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *wang = g_build_filename (f->dir, "wang.pw", NULL);
+  g_autofree char *bad = g_build_filename (f->dir, "bad.pw", NULL);
+  g_auto(Run) add = { 0 };
+  g_auto(Run) list = { 0 };
+
+  init_db (f, FALSE, NULL);
+  g_assert_true (g_file_set_contents (wang, "wang-password\n", -1, NULL));
+  g_assert_true (g_file_set_contents (bad, "wrong-password\n", -1, NULL));
+  cli (f, &add, NULL, NULL, "account", "add", "wang", "--roles", "pharmacist", "--licence", "YS-1",
+       "--new-password-file", wang, "--user", "admin", "--password-file", f->pw, NULL);
+  g_assert_cmpint (add.status, ==, 0);
+  for (int i = 0; i < 5; i++)
+    {
+      g_auto(Run) r = { 0 };
+
+      cli (f, &r, NULL, NULL, "account", "list", "--user", "wang", "--password-file", bad, NULL);
+    }
+  cli (f, &list, NULL, NULL, "account", "list", "--user", "admin", "--password-file", f->pw, NULL);
+  g_assert_cmpint (list.status, ==, 0);
+  g_assert_nonnull (strstr (list.out, "\"locked\" : true"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -256,6 +284,7 @@ main (int    argc,
   ADD ("/cli-clock/now-refused-on-real-database", test_now_refused_on_real_database);
   ADD ("/cli-clock/settable-clock", test_settable_clock);
   ADD ("/cli-clock/long-password-on-stdin", test_long_password_on_stdin);
+  ADD ("/cli-clock/account-list-shows-lockout", test_account_list_shows_lockout);
 #undef ADD
   return g_test_run ();
 }

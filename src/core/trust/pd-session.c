@@ -253,6 +253,18 @@ refuse_sign_in (PdStore    *store,
   pd_audit_pending_add (store, &e, counts ? count_failure : NULL, account, NULL);
 }
 
+/* Locked by an administrator, or after too many wrong passwords until a
+ * time the machine's clock has not reached. */
+gboolean
+pd_account_is_locked_out (const PdAccount *a)
+{
+  gint64 until = 0;
+
+  return a->locked
+         || (a->locked_until != NULL && pd_time_parse_iso (a->locked_until, &until, NULL)
+             && pd_clock_real_now_us () < until);
+}
+
 static gboolean
 locked_out (PdAccount *a,
             GError   **error)

@@ -104,6 +104,7 @@ PdAccount       *pd_account_from_row       (sqlite3_stmt *stmt);
 PdAccount       *pd_account_lookup         (PdStore      *store,
                                             const char   *username,
                                             GError      **error);
+gboolean         pd_account_is_locked_out  (const PdAccount *account);
 gboolean         pd_audit_pending          (PdStore      *store,
                                             const PdAuditEntry *entry,
                                             GError      **error);
