@@ -153,6 +153,20 @@ build_patient (PdRxPane       *self,
   else
     about = g_strdup_printf (_("%s, age not recorded"), gender_text (v->gender));
   add_row (group, v->patient_name != NULL ? v->patient_name : _("Name not recorded"), about);
+  /* A skin test first: what a passing antibiotic relied on. */
+  for (guint i = 0; i < v->evidence->len; i++)
+    {
+      const PdRxViewEvidence *t = v->evidence->pdata[i];
+      g_autofree char *title = NULL;
+      g_autofree char *text = NULL;
+
+      if (t->kind != PD_RX_EVIDENCE_SKIN_TEST)
+        continue;
+      /* Translators: a skin test for a drug line, e.g. "Skin test: Amoxicillin capsules" */
+      title = g_strdup_printf (_("Skin test: %s"), t->about);
+      text = with_time (skin_result_text (t), t->when);
+      add_row (group, title, text);
+    }
 
   e = find_evidence (v, PD_RX_EVIDENCE_WEIGHT);
   if (e != NULL)
@@ -202,19 +216,6 @@ build_patient (PdRxPane       *self,
   if (!any)
     add_row (group, _("Allergies"), _("None recorded"));
 
-  for (guint i = 0; i < v->evidence->len; i++)
-    {
-      const PdRxViewEvidence *t = v->evidence->pdata[i];
-      g_autofree char *title = NULL;
-      g_autofree char *text = NULL;
-
-      if (t->kind != PD_RX_EVIDENCE_SKIN_TEST)
-        continue;
-      /* Translators: a skin test for a drug line, e.g. "Skin test: Amoxicillin capsules" */
-      title = g_strdup_printf (_("Skin test: %s"), t->about);
-      text = with_time (skin_result_text (t), t->when);
-      add_row (group, title, text);
-    }
   for (guint i = 0; i < v->evidence->len; i++)
     {
       const PdRxViewEvidence *c = v->evidence->pdata[i];

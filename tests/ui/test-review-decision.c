@@ -381,7 +381,7 @@ test_evidence (void)
               g_autofree char *kg = pd_rx_view_format_kg (e->kg);
 
               weight_uuid = g_strdup (uuid);
-              weight_text = g_strdup_printf ("%s kg · ", kg);
+              weight_text = g_strdup_printf (zh ? "%s 千克 · " : "%s kg · ", kg);
               /* One decimal for an adult: 71.912 reads 71.9. */
               g_assert_true (strlen (strchr (kg, '.') != NULL ? strchr (kg, '.') : ".") <= 2);
             }
@@ -411,7 +411,7 @@ test_evidence (void)
 
     g_test_message ("%s", texts);
     assert_shows (texts, weight_text);
-    g_assert_false (g_regex_match_simple ("\\d\\.\\d\\d\\d kg", texts, 0, 0));
+    g_assert_false (g_regex_match_simple ("\\d\\.\\d\\d\\d (kg|千克)", texts, 0, 0));
   }
   g_assert_true (pd_review_page_select (review_page (), rx_uuid));
 }
