@@ -26,8 +26,9 @@
   " p.authored_at, p.claimed_by, p.claim_until, p.patient_name_sealed, p.queue_rank," \
   " (SELECT group_concat (drug_name, '、') FROM (SELECT drug_name FROM prescription_line" \
   "   WHERE prescription_id = p.id ORDER BY position))," \
-  " (SELECT display_name FROM account WHERE p.claimed_by IS NOT NULL AND practitioner_ref = p.claimed_by" \
-  "   ORDER BY disabled_at IS NOT NULL, id LIMIT 1)"
+  " coalesce ((SELECT display_name FROM account WHERE p.claimed_by IS NOT NULL AND practitioner_ref = p.claimed_by" \
+  "   AND disabled_at IS NULL LIMIT 1)," \
+  "  (SELECT display_name FROM account WHERE p.claimed_by IS NOT NULL AND practitioner_ref = p.claimed_by LIMIT 1))"
 
 /* The status's bit in PdQueueStatus. */
 #define STATUS_BIT \
