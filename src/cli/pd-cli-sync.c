@@ -41,6 +41,10 @@ add_stats (JsonBuilder       *b,
     json_builder_add_string_value (b, s->cursor);
   else
     json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "anchored_seq");
+  json_builder_add_int_value (b, s->anchored_seq);
+  json_builder_set_member_name (b, "anchor_warning");
+  json_builder_add_string_value (b, s->anchor_warning);
   json_builder_end_object (b);
 }
 
@@ -86,6 +90,8 @@ pd_cli_sync (PdCli  *cli,
   if (client == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   link = pd_hospital_link_new (session, client, kb);
+  /* Each sync anchors the audit trail's signed head with the hospital. */
+  pd_hospital_link_set_pharmacy (link, cli->config->fixmedins_code, cli->config->fixmedins_name);
   ok = pd_hospital_link_sync (link, NULL, NULL, NULL, &stats, &error);
   if (pd_cli_want_json (cli))
     {

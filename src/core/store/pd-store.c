@@ -226,8 +226,8 @@ check_length (const char    *path,
   if (size >= needed || size + wal_size >= needed)
     return TRUE;
   g_set_error (error, PD_STORE_ERROR, PD_STORE_ERROR_CORRUPT,
-               _("The database “%s” is damaged: the file was cut off (%" G_GOFFSET_FORMAT " of %" G_GOFFSET_FORMAT " bytes). Restore it from a backup."),
-               path, size, needed);
+               _("The database “%s” is damaged: the file was cut off (%lld of %lld bytes). Restore it from a backup."),
+               path, (long long) size, (long long) needed);
   return FALSE;
 }
 
