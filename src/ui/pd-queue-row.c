@@ -98,6 +98,12 @@ short_time (const char *iso)
   return g_strdup_printf ("%.5s %.5s", iso + 5, iso + 11);
 }
 
+static gboolean
+decided (const char *status)
+{
+  return g_strcmp0 (status, "approved") == 0 || g_strcmp0 (status, "rejected") == 0;
+}
+
 static char *
 claim_text (PdQueueItem *item)
 {
@@ -135,6 +141,9 @@ pd_queue_row_set_item (PdQueueRow  *self,
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->drugs_label), drugs);
   gtk_label_set_label (self->status_label, pd_queue_status_text (pd_queue_item_get_status (item)));
   gtk_label_set_label (self->verdict_label, pd_queue_verdict_text (verdict));
+  /* Once a pharmacist has decided, the decision is the state: the engine's
+   * earlier verdict beside it would read as a second opinion. */
+  gtk_widget_set_visible (GTK_WIDGET (self->verdict_label), !decided (pd_queue_item_get_status (item)));
   set_class (GTK_WIDGET (self->verdict_label), verdict_classes, G_N_ELEMENTS (verdict_classes),
              g_strv_contains (verdict_classes, verdict != NULL ? verdict : "") ? verdict : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->block_label), pd_queue_item_has_block (item));

@@ -82,6 +82,15 @@ add_group (PdRxPane   *self,
   return ADW_PREFERENCES_GROUP (group);
 }
 
+/* "Not recorded" for pregnancy and breastfeeding is worth a line only for
+ * someone who could be either: not for a man, nor for a young child.
+ * A recorded result always shows. */
+static gboolean
+may_be_pregnant (const PdRxView *v)
+{
+  return g_strcmp0 (v->gender, "male") != 0 && (v->age < 0 || (v->age >= 12 && v->age <= 55));
+}
+
 static const char *
 gender_text (const char *gender)
 {
@@ -187,7 +196,7 @@ build_patient (PdRxPane       *self,
 
       add_row (group, _("Pregnancy"), text);
     }
-  else
+  else if (may_be_pregnant (v))
     add_row (group, _("Pregnancy"), _("Not recorded"));
   e = find_evidence (v, PD_RX_EVIDENCE_LACTATION);
   if (e != NULL)
@@ -196,7 +205,7 @@ build_patient (PdRxPane       *self,
 
       add_row (group, _("Breastfeeding"), text);
     }
-  else
+  else if (may_be_pregnant (v))
     add_row (group, _("Breastfeeding"), _("Not recorded"));
 
   for (guint i = 0; i < v->evidence->len; i++)

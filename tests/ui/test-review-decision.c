@@ -12,6 +12,7 @@
 #include "pd-application.h"
 #include "pd-decision-dialog.h"
 #include "pd-kb-store.h"
+#include "pd-queue-row.h"
 #include "pd-review-page.h"
 #include "pd-review-texts.h"
 #include "pd-sign-in-page.h"
@@ -121,6 +122,27 @@ assert_hides (const char *texts,
 {
   if (strstr (texts, text) != NULL)
     g_error ("“%s” shown in:\n%s", text, texts);
+}
+
+/* The texts of the queue's row that shows TEXT (a prescription number). */
+static char *
+queue_row_texts (GtkWidget  *widget,
+                 const char *text)
+{
+  if (PD_IS_QUEUE_ROW (widget))
+    {
+      g_autofree char *texts = texts_of (widget);
+
+      return strstr (texts, text) != NULL ? g_steal_pointer (&texts) : NULL;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      char *found = queue_row_texts (c, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 /* A visible label of the content cut short with "…" (the header's title
@@ -399,8 +421,18 @@ test_evidence (void)
     g_test_message ("%s", texts);
     assert_shows (texts, skin_title);
     assert_shows (texts, skin_text);
-    assert_shows (texts, zh ? "妊娠" : "Pregnancy");
-    assert_shows (texts, zh ? "哺乳" : "Breastfeeding");
+    /* Pregnancy and breastfeeding unrecorded are not worth a line for a
+     * man or a young child; for anyone else they are. */
+    if (g_strcmp0 (pd_rx_pane_get_view (pane ())->gender, "male") == 0)
+      {
+        assert_hides (texts, zh ? "妊娠" : "Pregnancy");
+        assert_hides (texts, zh ? "哺乳" : "Breastfeeding");
+      }
+    else if (pd_rx_pane_get_view (pane ())->age >= 12 && pd_rx_pane_get_view (pane ())->age <= 55)
+      {
+        assert_shows (texts, zh ? "妊娠" : "Pregnancy");
+        assert_shows (texts, zh ? "哺乳" : "Breastfeeding");
+      }
     assert_shows (texts, zh ? "诊断：" : "Condition: ");
   }
   shoot (GTK_WIDGET (window), "review-evidence");
@@ -552,6 +584,16 @@ test_approve (void)
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_rx_pane_get_button (p, "release"))));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_rx_pane_get_button (p, "claim"))));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (pd_rx_pane_get_button (p, "approve"))));
+    spin (300);
+    {
+      /* In the queue too: "Approved", without the engine's verdict. */
+      g_autofree char *row = queue_row_texts (GTK_WIDGET (window), pd_rx_pane_get_view (p)->number);
+
+      g_assert_nonnull (row);
+      g_test_message ("%s", row);
+      assert_shows (row, zh ? "已通过" : "Approved");
+      assert_hides (row, zh ? "引擎" : "Engine");
+    }
     shoot (GTK_WIDGET (window), "review-approved");
   }
   g_assert_cmpint (local_count ("SELECT count(*) FROM review_finding f JOIN review_decision d ON d.id = f.decision_id"
