@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pd-audit-pending.h"
+#include "pd-audit-private.h"
 #include "pd-clock.h"
 
 /* The keyring's mark: "SEQ:HEX-OF-LAST-HASH" for one database, found by
@@ -170,19 +171,6 @@ mark_write (PdStore      *store,
     g_debug ("keyring store: %s", error->message);
 }
 
-/* Length-prefixed, as the trail's own rows. */
-static void
-put_field (GByteArray *buf,
-           const char *value)
-{
-  guint32 len = value != NULL ? (guint32) strlen (value) : G_MAXUINT32;
-  guint8 be[4] = { len >> 24, len >> 16, len >> 8, len };
-
-  g_byte_array_append (buf, be, 4);
-  if (value != NULL)
-    g_byte_array_append (buf, (const guint8 *) value, len);
-}
-
 static void
 pending_mac (const guint8 *prev,
              gsize         prev_len,
@@ -195,9 +183,9 @@ pending_mac (const guint8 *prev,
 
   g_byte_array_append (buf, prev, prev_len);
   g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, seq);
-  put_field (buf, number);
+  pd_audit_put_field (buf, number);
   for (int i = 0; i < 8; i++)
-    put_field (buf, fields[i]);
+    pd_audit_put_field (buf, fields[i]);
   pd_crypto_hmac (chain_key, "audit pending", buf->data, buf->len, out);
 }
 

@@ -8,6 +8,7 @@
 
 #include "pd-audit.h"
 #include "pd-audit-pending.h"
+#include "pd-audit-private.h"
 #include "pd-clock.h"
 
 void
@@ -56,10 +57,9 @@ pd_audit_keys_wipe (PdAuditKeys *keys)
   pd_crypto_wipe (keys, sizeof *keys);
 }
 
-/* Length-prefixed fields, so that no two different rows encode alike. */
-static void
-put_field (GByteArray *buf,
-           const char *value)
+void
+pd_audit_put_field (GByteArray *buf,
+                    const char *value)
 {
   guint32 len = value != NULL ? (guint32) strlen (value) : G_MAXUINT32;
   guint8 be[4] = { len >> 24, len >> 16, len >> 8, len };
@@ -93,16 +93,16 @@ row_mac (const guint8 *key,
 
   g_byte_array_append (buf, prev_mac, prev_len);
   g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, seq);
-  put_field (buf, number);
-  put_field (buf, at);
-  put_field (buf, actor);
-  put_field (buf, action);
-  put_field (buf, object_type);
-  put_field (buf, object_uuid);
-  put_field (buf, outcome);
-  put_field (buf, detail);
+  pd_audit_put_field (buf, number);
+  pd_audit_put_field (buf, at);
+  pd_audit_put_field (buf, actor);
+  pd_audit_put_field (buf, action);
+  pd_audit_put_field (buf, object_type);
+  pd_audit_put_field (buf, object_uuid);
+  pd_audit_put_field (buf, outcome);
+  pd_audit_put_field (buf, detail);
   if (clock_at != NULL)
-    put_field (buf, clock_at);
+    pd_audit_put_field (buf, clock_at);
   pd_crypto_hmac (key, "audit row", buf->data, buf->len, out);
 }
 
