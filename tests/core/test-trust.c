@@ -375,6 +375,25 @@ test_signed_head (Fixture       *f,
   g_assert_nonnull (strstr (report.problem, "signed head"));
 }
 
+/* A database from before the key registry has no pharmacy key: the first
+ * sign-in after the upgrade makes one, so that the head can be signed
+ * (without it every audited act, sign-in first, would fail). */
+static void
+test_pharmacy_key_made_when_missing (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdSession) s = NULL;
+
+  g_assert_true (pd_store_exec (f->store, "PRAGMA foreign_keys = OFF;"
+                                          "UPDATE audit_head SET signing_key_id = NULL;"
+                                          "DELETE FROM signing_key WHERE owner = 'pharmacy'", NULL));
+  s = pd_session_sign_in (f->store, "wang", "password-1234", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (count (f, "SELECT count(*) FROM signing_key WHERE owner = 'pharmacy' AND valid_to IS NULL"), ==, 1);
+  assert_trail_intact (f);
+}
+
 static void
 test_review_signature_against_registry (Fixture       *f,
                                         gconstpointer  data)
@@ -421,6 +440,7 @@ main (int    argc,
   ADD ("/trust/wrong-password-decrypts-nothing", test_wrong_password_decrypts_nothing);
   ADD ("/trust/bad-accounts-refused", test_bad_accounts_refused);
   ADD ("/trust/signed-head", test_signed_head);
+  ADD ("/trust/pharmacy-key-made-when-missing", test_pharmacy_key_made_when_missing);
   ADD ("/trust/review-signature-against-registry", test_review_signature_against_registry);
 #undef ADD
   return g_test_run ();

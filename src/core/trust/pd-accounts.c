@@ -191,6 +191,31 @@ add_signing_key (PdStore      *store,
   return ok;
 }
 
+static gboolean
+write_pharmacy_key (PdStore  *store,
+                    gpointer  user_data,
+                    GError  **error)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT 1 FROM signing_key WHERE owner = 'pharmacy' AND valid_to IS NULL", error);
+  gboolean exists;
+
+  if (stmt == NULL)
+    return FALSE;
+  exists = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_reset (stmt);
+  return exists || add_signing_key (store, 0, user_data, error);
+}
+
+/* A database made before the key registry has no pharmacy key to sign the
+ * audit trail's head: the first sign-in after the upgrade makes one. */
+gboolean
+pd_accounts_ensure_pharmacy_key (PdStore      *store,
+                                 const guint8 *data_key,
+                                 GError      **error)
+{
+  return pd_store_write (store, write_pharmacy_key, (gpointer) data_key, error);
+}
+
 typedef struct {
   const PdAccountSpec *spec;
   const char          *password;

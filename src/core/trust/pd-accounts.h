@@ -19,6 +19,9 @@ typedef struct {
 } PdAccountSpec;
 
 gboolean   pd_accounts_exist            (PdStore             *store);
+gboolean   pd_accounts_ensure_pharmacy_key (PdStore            *store,
+                                            const guint8       *data_key,
+                                            GError            **error);
 gboolean   pd_accounts_init             (PdStore             *store,
                                          const PdAccountSpec *admin,
                                          const char          *password,

@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "pd-accounts.h"
 #include "pd-audit-pending.h"
 #include "pd-clock.h"
 #include "pd-crypto.h"
@@ -195,7 +196,12 @@ unwrap_data_key (PdSession *self,
   if (dk == NULL || g_bytes_get_size (dk) != PD_KEY_SIZE)
     return FALSE;
   memcpy (self->data_key, g_bytes_get_data (dk, NULL), PD_KEY_SIZE);
-  return pd_audit_keys_load (self->store, self->data_key, &self->audit_keys, error);
+  if (!pd_audit_keys_load (self->store, self->data_key, &self->audit_keys, error))
+    return FALSE;
+  if (self->audit_keys.head_key_id == 0)
+    return pd_accounts_ensure_pharmacy_key (self->store, self->data_key, error)
+           && pd_audit_keys_load (self->store, self->data_key, &self->audit_keys, error);
+  return TRUE;
 }
 
 static gboolean
