@@ -283,8 +283,7 @@ locked_out (PdAccount *a,
                    _("The account “%s” is locked by an administrator"), a->username);
       return TRUE;
     }
-  if (a->locked_until != NULL && pd_time_parse_iso (a->locked_until, &until, NULL)
-      && pd_clock_real_now_us () < until)
+  if (pd_account_is_locked_out (a) && pd_time_parse_iso (a->locked_until, &until, NULL))
     {
       g_autofree char *when = pd_time_format_china (until, "%H:%M");
 
