@@ -37,7 +37,20 @@ pd_rx_free (PdRx *rx)
   g_clear_pointer (&rx->lines, g_ptr_array_unref);
   g_clear_pointer (&rx->qualifications, g_ptr_array_unref);
   g_clear_pointer (&rx->allergies, g_ptr_array_unref);
+  g_free (rx->weight_reading.at);
+  g_free (rx->pregnancy_reading.at);
+  g_free (rx->lactation_reading.at);
   g_free (rx);
+}
+
+static void
+skin_test_free (gpointer data)
+{
+  PdRxSkinTest *t = data;
+
+  g_free (t->result);
+  g_free (t->at);
+  g_free (t);
 }
 
 static void
@@ -54,6 +67,7 @@ line_free (gpointer data)
   g_free (l->route_text);
   g_free (l->quantity_unit);
   g_clear_pointer (&l->icd10, g_ptr_array_unref);
+  g_clear_pointer (&l->skin_tests, g_ptr_array_unref);
   g_free (l);
 }
 
@@ -72,6 +86,8 @@ allergy_free (gpointer data)
   PdRxAllergy *a = data;
 
   g_strfreev (a->terms);
+  g_free (a->text);
+  g_free (a->recorded_at);
   g_free (a);
 }
 
@@ -551,6 +567,7 @@ read_line (Reader      *r,
   line->status = g_strdup (str (mr, "status") != NULL ? str (mr, "status") : "unknown");
   line->reviewed = g_str_equal (line->status, "active") || g_str_equal (line->status, "draft");
   line->icd10 = g_ptr_array_new_with_free_func (g_free);
+  line->skin_tests = g_ptr_array_new_with_free_func (skin_test_free);
   line->supply_days = NAN;
 
   if (obj (mr, "medicationCodeableConcept") != NULL)
@@ -615,6 +632,17 @@ gint64
 pd_fhir_observation_time (const PdJv *o)
 {
   gint64 t = G_MININT64;
+  const char *s = pd_fhir_observation_when (o);
+
+  if (s != NULL && !parse_time (s, FALSE, &t))
+    t = G_MININT64;
+  return t;
+}
+
+/* The time an Observation counts from, as written: effective[x], else issued. */
+const char *
+pd_fhir_observation_when (const PdJv *o)
+{
   const char *s = str (o, "effectiveDateTime");
 
   if (s == NULL)
@@ -623,9 +651,29 @@ pd_fhir_observation_time (const PdJv *o)
     s = str (obj (o, "effectivePeriod"), "start");
   if (s == NULL)
     s = str (o, "issued");
-  if (s != NULL && !parse_time (s, FALSE, &t))
-    t = G_MININT64;
-  return t;
+  return s;
+}
+
+/* code.text, else the first coding's display, else its code. */
+const char *
+pd_fhir_concept_text (const PdJv *concept)
+{
+  const PdJv *coding = arr_obj (arr (concept, "coding"), 0);
+
+  if (str (concept, "text") != NULL)
+    return str (concept, "text");
+  if (str (coding, "display") != NULL)
+    return str (coding, "display");
+  return str (coding, "code");
+}
+
+static void
+take_reading (PdRxReading *reading,
+              const PdJv  *o)
+{
+  reading->taken = TRUE;
+  g_free (reading->at);
+  reading->at = g_strdup (pd_fhir_observation_when (o));
 }
 
 /* final, amended or corrected: an Observation that is a result. */
@@ -677,8 +725,13 @@ read_observations (Reader     *r,
                   if (g_strcmp0 (str (target, "id"), line->id) == 0
                       && g_strcmp0 (str (target, "resourceType"), "MedicationRequest") == 0)
                     {
+                      PdRxSkinTest *test = g_new0 (PdRxSkinTest, 1);
+
                       line->skin_negative |= negative;
                       line->skin_positive |= positive;
+                      test->result = g_strdup (negative ? "negative" : positive ? "positive" : pd_fhir_concept_text (value));
+                      test->at = g_strdup (pd_fhir_observation_when (o));
+                      g_ptr_array_add (line->skin_tests, test);
                     }
                 }
             }
@@ -694,6 +747,7 @@ read_observations (Reader     *r,
 
           weight_seen = TRUE;
           weight_t = t;
+          take_reading (&rx->weight_reading, o);
           rx->weight_known = FALSE;
           if (q != NULL && num (q, "value", &v) && unit != NULL)
             {
@@ -709,6 +763,7 @@ read_observations (Reader     *r,
 
           preg_seen = TRUE;
           preg_t = t;
+          take_reading (&rx->pregnancy_reading, o);
           rx->pregnant = pd_fhir_codeable_has (v, SNOMED, "77386006") || pd_fhir_codeable_has (v, LOINC, "LA15173-0");
         }
       else if (pd_fhir_codeable_has (code, LOINC, "63895-7") && (!lact_seen || t >= lact_t))
@@ -717,6 +772,7 @@ read_observations (Reader     *r,
 
           lact_seen = TRUE;
           lact_t = t;
+          take_reading (&rx->lactation_reading, o);
           rx->lactating = pd_jv_is_true (b)
                           || pd_fhir_codeable_has (obj (o, "valueCodeableConcept"), LOINC, "LA29252-6");
         }
@@ -756,6 +812,9 @@ read_allergies (Reader     *r,
       allergy = g_new0 (PdRxAllergy, 1);
       allergy->terms = (char **) g_ptr_array_free (g_steal_pointer (&terms), FALSE);
       allergy->medication = categories == NULL || pd_jv_len (categories) == 0;
+      allergy->text = g_strdup (pd_fhir_concept_text (code));
+      allergy->confirmed = pd_fhir_codeable_has (verification, NULL, "confirmed");
+      allergy->recorded_at = g_strdup (str (a, "recordedDate"));
       for (guint c = 0; categories != NULL && c < pd_jv_len (categories); c++)
         {
           const PdJv *n = pd_jv_at (categories, c);

@@ -31,7 +31,9 @@ GPtrArray *pd_fhir_read_bundle        (const PdJv  *bundle,
 gboolean   pd_fhir_codeable_has       (const PdJv  *concept,
                                        const char  *system,
                                        const char  *code);
+const char *pd_fhir_observation_when  (const PdJv  *observation);
 gint64     pd_fhir_observation_time   (const PdJv  *observation);
+const char *pd_fhir_concept_text      (const PdJv  *concept);
 gboolean   pd_fhir_observation_counts (const PdJv  *observation);
 
 /* What the cache and the review view read of a Bundle too: a resource by

@@ -39,12 +39,27 @@ typedef struct {
   gboolean        signed_;        /* a Provenance with non-empty signature data */
   gboolean        skin_negative;
   gboolean        skin_positive;
+  GPtrArray      *skin_tests;     /* PdRxSkinTest*: the counting results read for this line */
 } PdRxLine;
 
 typedef struct {
   char    **terms;                /* every coding code and code.text */
   gboolean  medication;           /* category medication, or none given */
+  char     *text;                 /* code.text, else the first coding's display or code; NULL: none */
+  gboolean  confirmed;            /* verificationStatus confirmed */
+  char     *recorded_at;          /* recordedDate as written, or NULL */
 } PdRxAllergy;
+
+/* What the engine read, kept so that the pharmacist can be shown it. */
+typedef struct {
+  char     *result;               /* negative | positive | the value's text, or NULL */
+  char     *at;                   /* the Observation's time as written, or NULL */
+} PdRxSkinTest;
+
+typedef struct {
+  gboolean  taken;                /* an Observation was read for it (the latest counting one) */
+  char     *at;                   /* its time as written, or NULL */
+} PdRxReading;
 
 typedef struct {
   char     *code;
@@ -66,6 +81,9 @@ typedef struct {
   double     weight_kg;
   gboolean   pregnant;
   gboolean   lactating;
+  PdRxReading weight_reading;     /* where weight_kg, pregnant and lactating were read */
+  PdRxReading pregnancy_reading;
+  PdRxReading lactation_reading;
   GPtrArray *allergies;           /* PdRxAllergy*, active ones only */
 
   gboolean   has_requester;

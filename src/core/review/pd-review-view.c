@@ -104,7 +104,6 @@ pd_rx_view_free (PdRxView *view)
   g_free (view->patient_name);
   g_free (view->gender);
   g_free (view->prescriber);
-  g_clear_pointer (&view->allergies, g_ptr_array_unref);
   g_clear_pointer (&view->evidence, g_ptr_array_unref);
   g_clear_pointer (&view->qualifications, g_ptr_array_unref);
   g_clear_pointer (&view->lines, g_ptr_array_unref);
@@ -131,24 +130,11 @@ follow (const PdJv *bundle,
   return id != NULL ? pd_fhir_bundle_resource (bundle, type, id) : NULL;
 }
 
-/* code.text, else the first coding's display, else its code. */
-static const char *
-concept_text (const PdJv *concept)
-{
-  const PdJv *coding = pd_jv_at_obj (pd_jv_arr (concept, "coding"), 0);
-
-  if (pd_jv_str (concept, "text") != NULL)
-    return pd_jv_str (concept, "text");
-  if (pd_jv_str (coding, "display") != NULL)
-    return pd_jv_str (coding, "display");
-  return pd_jv_str (coding, "code");
-}
-
 static void
 add_concept (GPtrArray  *out,
              const PdJv *concept)
 {
-  const char *text = concept_text (concept);
+  const char *text = pd_fhir_concept_text (concept);
   const PdJv *codings = pd_jv_arr (concept, "coding");
 
   for (guint i = 0; codings != NULL && i < pd_jv_len (codings); i++)
@@ -191,8 +177,8 @@ frequency_of (const PdJv *mr)
   const PdJv *dosage = pd_jv_at_obj (pd_jv_arr (mr, "dosageInstruction"), 0);
   const PdJv *code = pd_jv_obj (pd_jv_obj (dosage, "timing"), "code");
 
-  if (concept_text (code) != NULL)
-    return g_strdup (concept_text (code));
+  if (pd_fhir_concept_text (code) != NULL)
+    return g_strdup (pd_fhir_concept_text (code));
   return g_strdup (pd_jv_str (dosage, "text"));
 }
 
@@ -214,7 +200,6 @@ read_people (PdRxView *v,
   const PdJv *patient = follow (bundle, pd_jv_obj (first_mr, "subject"), "Patient");
   const PdJv *requester = pd_jv_obj (first_mr, "requester");
   const PdJv *prescriber = follow (bundle, requester, "Practitioner");
-  const PdJv *entries = pd_jv_arr (bundle, "entry");
 
   if (prescriber == NULL)
     {
@@ -225,36 +210,7 @@ read_people (PdRxView *v,
   v->patient_name = pd_fhir_human_name (patient);
   v->gender = g_strdup (pd_jv_str (patient, "gender"));
   v->age = rx->age_for_child >= 0 ? rx->age_for_child : rx->age_for_elderly;
-  v->weight_known = rx->weight_known;
-  v->weight_kg = rx->weight_kg;
-  v->pregnant = rx->pregnant;
-  v->lactating = rx->lactating;
   v->prescriber = pd_fhir_human_name (prescriber);
-
-  /* The allergies the engine counts: active (or no status), not refuted. */
-  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
-    {
-      const PdJv *r = pd_jv_obj (entry, "resource");
-      const char *clinical, *verification, *text;
-
-      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "AllergyIntolerance") != 0)
-        continue;
-      if (patient != NULL)
-        {
-          g_autofree char *pid = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (r, "patient"), "reference"), "Patient");
-
-          if (g_strcmp0 (pid, pd_jv_str (patient, "id")) != 0)
-            continue;
-        }
-      clinical = pd_jv_str (pd_jv_at_obj (pd_jv_arr (pd_jv_obj (r, "clinicalStatus"), "coding"), 0), "code");
-      verification = pd_jv_str (pd_jv_at_obj (pd_jv_arr (pd_jv_obj (r, "verificationStatus"), "coding"), 0), "code");
-      if ((clinical != NULL && !g_str_equal (clinical, "active"))
-          || g_strcmp0 (verification, "refuted") == 0 || g_strcmp0 (verification, "entered-in-error") == 0)
-        continue;
-      text = concept_text (pd_jv_obj (r, "code"));
-      if (text != NULL)
-        g_ptr_array_add (v->allergies, g_strdup (text));
-    }
 
   for (guint i = 0; rx->qualifications != NULL && i < rx->qualifications->len; i++)
     {
@@ -268,37 +224,7 @@ read_people (PdRxView *v,
     }
 }
 
-/* --- what the engine read (pd-fhir-reader.c's read_observations,
- * read_allergies and the lines' reasons, in the same rules) --------- */
-
-#define LOINC "http://loinc.org"
-
-static gboolean
-about_patient (const PdJv *r,
-               const char *member,
-               const PdJv *patient)
-{
-  g_autofree char *pid = NULL;
-
-  if (patient == NULL)
-    return TRUE;
-  pid = pd_fhir_ref_id (pd_jv_str (pd_jv_obj (r, member), "reference"), "Patient");
-  return g_strcmp0 (pid, pd_jv_str (patient, "id")) == 0;
-}
-
-static const char *
-observation_when (const PdJv *o)
-{
-  const char *s = pd_jv_str (o, "effectiveDateTime");
-
-  if (s == NULL)
-    s = pd_jv_str (o, "effectiveInstant");
-  if (s == NULL)
-    s = pd_jv_str (pd_jv_obj (o, "effectivePeriod"), "start");
-  if (s == NULL)
-    s = pd_jv_str (o, "issued");
-  return s;
-}
+/* --- what the engine read: the reader keeps where each fact came from -- */
 
 static PdRxViewEvidence *
 evidence_new (GPtrArray        *out,
@@ -315,111 +241,44 @@ evidence_new (GPtrArray        *out,
   return e;
 }
 
-/* The latest counting Observation with a LOINC code, as the engine takes it. */
-static const PdJv *
-latest_observation (const PdJv *entries,
-                    const PdJv *patient,
-                    const char *loinc)
-{
-  const PdJv *best = NULL;
-  gint64 best_t = G_MININT64;
-
-  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
-    {
-      const PdJv *o = pd_jv_obj (entry, "resource");
-      gint64 t;
-
-      if (g_strcmp0 (pd_jv_str (o, "resourceType"), "Observation") != 0 || !about_patient (o, "subject", patient)
-          || !pd_fhir_observation_counts (o) || !pd_fhir_codeable_has (pd_jv_obj (o, "code"), LOINC, loinc))
-        continue;
-      t = pd_fhir_observation_time (o);
-      if (best == NULL || t >= best_t)
-        best = o, best_t = t;
-    }
-  return best;
-}
-
 static void
 read_evidence (PdRxView   *v,
                const PdJv *bundle,
-               const PdRx *rx,
-               const PdJv *patient)
+               const PdRx *rx)
 {
-  const PdJv *entries = pd_jv_arr (bundle, "entry");
-  const PdJv *o;
   g_autoptr(GHashTable) conditions = g_hash_table_new (g_str_hash, g_str_equal);
 
-  /* Skin tests: each counting result whose focus is one of the lines. */
-  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
+  /* Skin tests: each counting result the reader found for a line. */
+  for (guint l = 0; l < rx->lines->len; l++)
     {
-      const PdJv *r = pd_jv_obj (entry, "resource");
-      const PdJv *focus = pd_jv_arr (r, "focus");
+      const PdRxLine *line = rx->lines->pdata[l];
+      const PdRxViewLine *shown = v->lines->pdata[l];
 
-      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "Observation") != 0 || !about_patient (r, "subject", patient)
-          || !pd_fhir_codeable_has (pd_jv_obj (r, "code"), "urn:pharmdesk:observation", "skin-test")
-          || !pd_fhir_observation_counts (r))
-        continue;
-      for (guint f = 0; focus != NULL && f < pd_jv_len (focus); f++)
+      for (guint t = 0; t < line->skin_tests->len; t++)
         {
-          g_autofree char *mr = pd_fhir_ref_id (pd_jv_str (pd_jv_at_obj (focus, f), "reference"), "MedicationRequest");
+          const PdRxSkinTest *test = line->skin_tests->pdata[t];
+          PdRxViewEvidence *e = evidence_new (v->evidence, PD_RX_EVIDENCE_SKIN_TEST, shown->drug, test->at);
 
-          for (guint l = 0; mr != NULL && l < v->lines->len; l++)
-            {
-              const PdRxViewLine *line = v->lines->pdata[l];
-              const PdJv *value = pd_jv_obj (r, "valueCodeableConcept");
-              PdRxViewEvidence *e;
-
-              if (g_strcmp0 (line->id, mr) != 0)
-                continue;
-              e = evidence_new (v->evidence, PD_RX_EVIDENCE_SKIN_TEST, line->drug, observation_when (r));
-              e->yes = pd_fhir_codeable_has (value, NULL, "negative");
-              if (e->yes)
-                e->result = g_strdup ("negative");
-              else if (pd_fhir_codeable_has (value, NULL, "positive"))
-                e->result = g_strdup ("positive");
-              else
-                e->result = g_strdup (concept_text (value));
-            }
+          e->yes = g_strcmp0 (test->result, "negative") == 0;
+          e->result = g_strdup (test->result);
         }
     }
 
-  o = latest_observation (entries, patient, "29463-7");
-  if (o != NULL && rx->weight_known)
-    evidence_new (v->evidence, PD_RX_EVIDENCE_WEIGHT, NULL, observation_when (o))->kg = rx->weight_kg;
-  o = latest_observation (entries, patient, "82810-3");
-  if (o != NULL)
+  if (rx->weight_reading.taken && rx->weight_known)
+    evidence_new (v->evidence, PD_RX_EVIDENCE_WEIGHT, NULL, rx->weight_reading.at)->kg = rx->weight_kg;
+  if (rx->pregnancy_reading.taken)
+    evidence_new (v->evidence, PD_RX_EVIDENCE_PREGNANCY, NULL, rx->pregnancy_reading.at)->yes = rx->pregnant;
+  if (rx->lactation_reading.taken)
+    evidence_new (v->evidence, PD_RX_EVIDENCE_LACTATION, NULL, rx->lactation_reading.at)->yes = rx->lactating;
+
+  /* Allergies the engine counts (active, or no status; not refuted). */
+  for (guint i = 0; i < rx->allergies->len; i++)
     {
-      PdRxViewEvidence *e = evidence_new (v->evidence, PD_RX_EVIDENCE_PREGNANCY, NULL, observation_when (o));
+      const PdRxAllergy *a = rx->allergies->pdata[i];
 
-      e->yes = rx->pregnant;
-      e->result = g_strdup (concept_text (pd_jv_obj (o, "valueCodeableConcept")));
-    }
-  o = latest_observation (entries, patient, "63895-7");
-  if (o != NULL)
-    {
-      PdRxViewEvidence *e = evidence_new (v->evidence, PD_RX_EVIDENCE_LACTATION, NULL, observation_when (o));
-
-      e->yes = rx->lactating;
-      e->result = g_strdup (concept_text (pd_jv_obj (o, "valueCodeableConcept")));
-    }
-
-  /* Allergies the engine counts: active (or no status), not refuted. */
-  for (const PdJv *entry = pd_jv_first (entries); entry != NULL; entry = pd_jv_next (entries, entry))
-    {
-      const PdJv *r = pd_jv_obj (entry, "resource");
-      const PdJv *clinical = pd_jv_obj (r, "clinicalStatus");
-      const PdJv *verification = pd_jv_obj (r, "verificationStatus");
-      const char *text;
-
-      if (g_strcmp0 (pd_jv_str (r, "resourceType"), "AllergyIntolerance") != 0 || !about_patient (r, "patient", patient))
-        continue;
-      if ((clinical != NULL && !pd_fhir_codeable_has (clinical, NULL, "active"))
-          || pd_fhir_codeable_has (verification, NULL, "refuted") || pd_fhir_codeable_has (verification, NULL, "entered-in-error"))
-        continue;
-      text = concept_text (pd_jv_obj (r, "code"));
-      if (text != NULL)
-        evidence_new (v->evidence, PD_RX_EVIDENCE_ALLERGY, text, pd_jv_str (r, "recordedDate"))->result
-          = pd_fhir_codeable_has (verification, NULL, "confirmed") ? g_strdup ("confirmed") : NULL;
+      if (a->text != NULL)
+        evidence_new (v->evidence, PD_RX_EVIDENCE_ALLERGY, a->text, a->recorded_at)->result
+          = a->confirmed ? g_strdup ("confirmed") : NULL;
     }
 
   /* Conditions: what each line gives as its reason, once each. */
@@ -615,7 +474,6 @@ pd_rx_view_load (PdSession   *session,
     return NULL;
   rx = c->rxs->pdata[0];
   v->rx_uuid = g_strdup (c->rx_uuid);
-  v->allergies = g_ptr_array_new_with_free_func (g_free);
   v->evidence = g_ptr_array_new_with_free_func (evidence_free);
   v->qualifications = g_ptr_array_new_with_free_func (qualification_free);
   v->lines = g_ptr_array_new_with_free_func (line_free);
@@ -637,7 +495,7 @@ pd_rx_view_load (PdSession   *session,
 
   for (guint i = 0; i < rx->lines->len; i++)
     g_ptr_array_add (v->lines, view_line (c->bundle, rx->lines->pdata[i]));
-  read_evidence (v, c->bundle, rx, follow (c->bundle, pd_jv_obj (first_mr, "subject"), "Patient"));
+  read_evidence (v, c->bundle, rx);
   for (guint i = 0; i < c->review->findings->len; i++)
     {
       const PdFinding *f = c->review->findings->pdata[i];

@@ -81,7 +81,7 @@ typedef enum {
 typedef struct {
   PdRxEvidenceKind kind;
   char       *about;           /* skin test: the line's drug; allergy, condition: what, as written */
-  char       *result;          /* skin test: negative | positive | the code; pregnancy, lactation: the value's text */
+  char       *result;          /* skin test: negative | positive | the value's text; allergy: confirmed or NULL */
   gboolean    yes;             /* skin test: negative; pregnancy: pregnant; lactation: breastfeeding */
   double      kg;              /* weight */
   char       *when;            /* the time it counts from, as written, or NULL */
@@ -102,11 +102,6 @@ typedef struct {
   char       *patient_name;
   char       *gender;          /* male | female | other | unknown, or NULL */
   int         age;             /* completed years, -1 unknown */
-  gboolean    weight_known;
-  double      weight_kg;
-  gboolean    pregnant;
-  gboolean    lactating;
-  GPtrArray  *allergies;       /* char* */
   GPtrArray  *evidence;        /* PdRxViewEvidence*, in the order above */
 
   char       *prescriber;
