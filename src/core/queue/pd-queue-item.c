@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "pd-accounts.h"
 #include "pd-queue-item.h"
 
 struct _PdQueueItem
@@ -77,14 +78,7 @@ pd_queue_item_new (const PdQueueItemFields *f)
   self->authored_at = g_strdup (f->authored_at);
   self->claimed_by = g_strdup (f->claimed_by);
   self->claim_until = g_strdup (f->claim_until);
-  if (f->claimed_by_name != NULL && *f->claimed_by_name != '\0')
-    self->claimer_name = g_strdup (f->claimed_by_name);
-  else if (f->claimed_by != NULL)
-    {
-      const char *slash = strrchr (f->claimed_by, '/');
-
-      self->claimer_name = g_strdup (slash != NULL ? slash + 1 : f->claimed_by);
-    }
+  self->claimer_name = pd_practitioner_display_name (f->claimed_by, f->claimed_by_name);
   self->patient_name = g_strdup (f->patient_name);
   self->drugs = g_strdup (f->drugs);
   self->rank = f->rank;

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "pd-accounts.h"
 #include "pd-queue-private.h"
 #include "pd-store.h"
 #include "pd-vault.h"
@@ -26,9 +27,7 @@
   " p.authored_at, p.claimed_by, p.claim_until, p.patient_name_sealed, p.queue_rank," \
   " (SELECT group_concat (drug_name, '、') FROM (SELECT drug_name FROM prescription_line" \
   "   WHERE prescription_id = p.id ORDER BY position))," \
-  " coalesce ((SELECT display_name FROM account WHERE p.claimed_by IS NOT NULL AND practitioner_ref = p.claimed_by" \
-  "   AND disabled_at IS NULL LIMIT 1)," \
-  "  (SELECT display_name FROM account WHERE p.claimed_by IS NOT NULL AND practitioner_ref = p.claimed_by LIMIT 1))"
+  PD_ACCOUNT_NAME_OF_PRACTITIONER_SQL ("p.claimed_by")
 
 /* The status's bit in PdQueueStatus. */
 #define STATUS_BIT \

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "pd-accounts.h"
 #include "pd-clock.h"
 #include "pd-fhir-reader.h"
 #include "pd-json-doc.h"
@@ -368,8 +369,7 @@ read_row (PdRxView *v,
           GError  **error)
 {
   sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT p.rx_number, p.status, p.priority, p.claimed_by, p.claim_until, p.authored_at,"
-                                                " (SELECT a.display_name FROM account a WHERE p.claimed_by IS NOT NULL"
-                                                "  AND a.practitioner_ref = p.claimed_by ORDER BY a.disabled_at IS NOT NULL, a.id LIMIT 1)"
+                                                PD_ACCOUNT_NAME_OF_PRACTITIONER_SQL ("p.claimed_by")
                                                 " FROM prescription p WHERE p.uuid = ?", error);
 
   if (stmt == NULL)
@@ -383,16 +383,10 @@ read_row (PdRxView *v,
       v->claimed_by = column_dup (stmt, 3);
       v->claim_until = column_dup (stmt, 4);
       v->authored_at = column_dup (stmt, 5);
-      v->claimer_name = column_dup (stmt, 6);
+      v->claimer_name = pd_practitioner_display_name (v->claimed_by, (const char *) sqlite3_column_text (stmt, 6));
     }
   sqlite3_reset (stmt);
   v->mine = v->claimed_by != NULL && g_strcmp0 (v->claimed_by, me) == 0;
-  if (v->claimer_name == NULL && v->claimed_by != NULL)
-    {
-      const char *slash = strrchr (v->claimed_by, '/');
-
-      v->claimer_name = g_strdup (slash != NULL ? slash + 1 : v->claimed_by);
-    }
   return TRUE;
 }
 

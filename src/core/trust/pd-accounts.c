@@ -206,6 +206,22 @@ write_pharmacy_key (PdStore  *store,
   return exists || add_signing_key (store, 0, user_data, error);
 }
 
+/* Who holds a claim, for people: the account's name here, else the
+ * hospital's id for them (the reference without its type); NULL: no one. */
+char *
+pd_practitioner_display_name (const char *practitioner_ref,
+                              const char *account_name)
+{
+  const char *slash;
+
+  if (account_name != NULL && *account_name != '\0')
+    return g_strdup (account_name);
+  if (practitioner_ref == NULL)
+    return NULL;
+  slash = strrchr (practitioner_ref, '/');
+  return g_strdup (slash != NULL ? slash + 1 : practitioner_ref);
+}
+
 /* A database made before the key registry has no pharmacy key to sign the
  * audit trail's head: the first sign-in after the upgrade makes one. */
 gboolean

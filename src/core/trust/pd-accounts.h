@@ -19,6 +19,16 @@ typedef struct {
 } PdAccountSpec;
 
 gboolean   pd_accounts_exist            (PdStore             *store);
+/* The display name of the account whose practitioner_ref is the SQL
+ * expression REF (an enabled one first), as an SQL expression: no ORDER
+ * BY, so that a query over a million prescriptions needs no sort. */
+#define PD_ACCOUNT_NAME_OF_PRACTITIONER_SQL(ref) \
+  " coalesce ((SELECT display_name FROM account WHERE " ref " IS NOT NULL AND practitioner_ref = " ref \
+  "   AND disabled_at IS NULL LIMIT 1)," \
+  "  (SELECT display_name FROM account WHERE " ref " IS NOT NULL AND practitioner_ref = " ref " LIMIT 1))"
+
+char      *pd_practitioner_display_name (const char         *practitioner_ref,
+                                         const char         *account_name);
 gboolean   pd_accounts_ensure_pharmacy_key (PdStore            *store,
                                             const guint8       *data_key,
                                             GError            **error);
