@@ -12,38 +12,29 @@
 #include "pd-outbox.h"
 #include "pd-rx-cache.h"
 
-/* The link and what only the sync's last step (the anchor) reads. */
-typedef struct {
-  PdHospitalLink link;       /* first: a PdHospitalLink* is an Anchored* */
-  char          *fixmedins_code;
-  char          *pharmacy_name;
-} Anchored;
-
 PdHospitalLink *
 pd_hospital_link_new (PdSession    *session,
                       PdFhirClient *client,
                       PdKb         *kb)
 {
-  Anchored *a = g_new0 (Anchored, 1);
+  PdHospitalLink *link = g_new0 (PdHospitalLink, 1);
 
-  a->link.session = g_object_ref (session);
-  a->link.client = client;
-  a->link.kb = kb;
-  return &a->link;
+  link->session = g_object_ref (session);
+  link->client = client;
+  link->kb = kb;
+  return link;
 }
 
 void
 pd_hospital_link_free (PdHospitalLink *link)
 {
-  Anchored *a = (Anchored *) link;
-
   if (link == NULL)
     return;
   g_clear_object (&link->session);
   g_clear_pointer (&link->client, pd_fhir_client_free);
-  g_free (a->fixmedins_code);
-  g_free (a->pharmacy_name);
-  g_free (a);
+  g_free (link->fixmedins_code);
+  g_free (link->pharmacy_name);
+  g_free (link);
 }
 
 void
@@ -51,12 +42,10 @@ pd_hospital_link_set_pharmacy (PdHospitalLink *link,
                                const char     *fixmedins_code,
                                const char     *pharmacy_name)
 {
-  Anchored *a = (Anchored *) link;
-
-  g_free (a->fixmedins_code);
-  g_free (a->pharmacy_name);
-  a->fixmedins_code = g_strdup (fixmedins_code);
-  a->pharmacy_name = g_strdup (pharmacy_name);
+  g_free (link->fixmedins_code);
+  g_free (link->pharmacy_name);
+  link->fixmedins_code = g_strdup (fixmedins_code);
+  link->pharmacy_name = g_strdup (pharmacy_name);
 }
 
 PdFhirClient *
@@ -232,18 +221,17 @@ anchor (PdHospitalLink *link,
         GCancellable   *cancellable,
         PdSyncStats    *stats)
 {
-  Anchored *a = (Anchored *) link;
   g_autoptr(GError) error = NULL;
 
   g_clear_pointer (&stats->anchor_warning, g_free);
   stats->anchored_seq = 0;
-  if (a->fixmedins_code == NULL)
+  if (link->fixmedins_code == NULL)
     {
       stats->anchor_warning = g_strdup (_("The audit trail was not anchored with the hospital: the link has no [pharmacy] fixmedins_code"));
       g_debug ("%s", stats->anchor_warning);
     }
-  else if (!pd_audit_anchor_send (link->client, pd_session_get_store (link->session), a->fixmedins_code,
-                                  a->pharmacy_name, &stats->anchored_seq, cancellable, &error))
+  else if (!pd_audit_anchor_send (link->client, pd_session_get_store (link->session), link->fixmedins_code,
+                                  link->pharmacy_name, &stats->anchored_seq, cancellable, &error))
     {
       stats->anchor_warning = g_strdup_printf (_("The audit trail was not anchored with the hospital (sent again with the next sync): %s"),
                                                error->message);

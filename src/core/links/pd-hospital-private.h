@@ -12,6 +12,8 @@ struct _PdHospitalLink
   PdSession    *session;
   PdFhirClient *client;
   PdKb         *kb;
+  char         *fixmedins_code;   /* the pharmacy the audit anchor names; NULL: no anchor */
+  char         *pharmacy_name;
 };
 
 const char *pd_fhir_next_link      (const PdJv  *bundle);
