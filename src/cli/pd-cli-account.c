@@ -201,8 +201,10 @@ account_add (PdCli      *cli,
              char      **argv)
 {
   g_autofree char *password = NULL;
-  g_autofree char *roles = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(PdAccount) account = NULL;
+  g_autoptr(JsonBuilder) b = NULL;
+  g_autoptr(JsonNode) root = NULL;
   PdAccountSpec spec = { 0 };
 
   if (argc != 2 || o->roles == NULL || cli->new_password_file == NULL)
@@ -226,28 +228,14 @@ account_add (PdCli      *cli,
       pd_cli_print ("%s\n", _("Account added."));
       return PD_EXIT_OK;
     }
-  roles = pd_roles_to_string (spec.roles);
-  {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
-    g_autoptr(JsonNode) root = NULL;
-
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "username");
-    json_builder_add_string_value (b, spec.username);
-    json_builder_set_member_name (b, "display_name");
-    json_builder_add_string_value (b, spec.display_name != NULL ? spec.display_name : spec.username);
-    json_builder_set_member_name (b, "roles");
-    json_builder_add_string_value (b, roles);
-    json_builder_set_member_name (b, "pharmacist_licence");
-    json_builder_add_string_value (b, spec.pharmacist_licence);
-    json_builder_set_member_name (b, "practitioner_ref");
-    json_builder_add_string_value (b, spec.practitioner_ref);
-    json_builder_set_member_name (b, "insurance_operator");
-    json_builder_add_string_value (b, spec.insurance_operator);
-    json_builder_end_object (b);
-    root = json_builder_get_root (b);
-    pd_cli_print_json (root);
-  }
+  /* The new account as `account list` shows it, read back. */
+  account = pd_account_lookup (pd_session_get_store (session), spec.username, &error);
+  if (account == NULL)
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  b = json_builder_new ();
+  print_account_json (b, account);
+  root = json_builder_get_root (b);
+  pd_cli_print_json (root);
   return PD_EXIT_OK;
 }
 
