@@ -95,5 +95,9 @@ int pd_cli_links   (PdCli *cli, int argc, char **argv);
 int pd_cli_sync    (PdCli *cli, int argc, char **argv);
 int pd_cli_outbox  (PdCli *cli, int argc, char **argv);
 int pd_cli_verify_review (PdCli *cli, int argc, char **argv);
+int pd_cli_queue    (PdCli *cli, int argc, char **argv);
+int pd_cli_decide   (PdCli *cli, int argc, char **argv);
+int pd_cli_stock    (PdCli *cli, int argc, char **argv);
+int pd_cli_dispense (PdCli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -27,6 +27,10 @@ static const Command commands[] = {
   { "sync", pd_cli_sync, N_("Send the outbox and pull the hospital's work queue") },
   { "outbox", pd_cli_outbox, N_("List or resolve the requests waiting to go out") },
   { "verify-review", pd_cli_verify_review, N_("Check a decision's signature against the key registry") },
+  { "queue", pd_cli_queue, N_("List the Review queue") },
+  { "decide", pd_cli_decide, N_("Approve or reject a prescription as the signed-in pharmacist") },
+  { "stock", pd_cli_stock, N_("Receive stock from a purchase receipt; list the batches on hand") },
+  { "dispense", pd_cli_dispense, N_("Fill an approved prescription with its checker; hand it over") },
 };
 
 static int

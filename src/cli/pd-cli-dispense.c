@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pd-cli.h"
+
+/* STUB: being written (issue 13). */
+int
+pd_cli_dispense (PdCli *cli, int argc, char **argv)
+{
+  return pd_cli_fail (PD_EXIT_USAGE, "%s", "not yet");
+}
+

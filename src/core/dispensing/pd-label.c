@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pd-label"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "pd-dispense.h"
