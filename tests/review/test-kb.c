@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "pd-kb.h"
@@ -118,6 +119,63 @@ test_sample_kb (void)
   g_assert_cmpuint (pd_kb_get_n_drugs (kb), ==, 30);
 }
 
+/* trace_prefix, weight_g and label_warning are optional: absent, the
+ * prefix and the warning are NULL and a box weighs 100 g; a prefix is
+ * exactly 7 digits and a weight a positive whole number of grams. */
+static void
+test_trace_columns (void)
+{
+  static const char *head =
+    "code,name,ingredient,special_class,trace_prefix,weight_g,label_warning\n";
+  g_autofree char *good = g_strconcat (head,
+                                        "YP1,药甲,warfarin,none,6901001,60,\"饭后服用；服药期间禁酒\"\n"
+                                        "YP2,药乙,aspirin,none,,,\n", NULL);
+  g_autofree char *none = g_strdup ("code,name,ingredient,special_class\nYP1,药,warfarin,none\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdKb) kb = load (good, NULL, NULL, &error);
+  g_autoptr(PdKb) old = NULL;
+  const PdKbDrug *d;
+  static const struct {
+    const char *row;
+    const char *where;
+  } bad[] = {
+    { "YP1,药,warfarin,none,690100,,\n", "drugs.csv:2:21: trace_prefix" },    /* 6 digits */
+    { "YP1,药,warfarin,none,69010011,,\n", "drugs.csv:2:21: trace_prefix" },  /* 8 digits */
+    { "YP1,药,warfarin,none,69O1001,,\n", "drugs.csv:2:21: trace_prefix" },   /* a letter O */
+    { "YP1,药,warfarin,none, 6901001,,\n", "drugs.csv:2:21: trace_prefix" },  /* a space */
+    { "YP1,药,warfarin,none,６９０１００１,,\n", "drugs.csv:2:21: trace_prefix" }, /* full-width digits */
+    { "YP1,药,warfarin,none,,0,\n", "drugs.csv:2:22: weight_g" },
+    { "YP1,药,warfarin,none,,12.5,\n", "drugs.csv:2:22: weight_g" },
+    { "YP1,药,warfarin,none,,-3,\n", "drugs.csv:2:22: weight_g" },
+    { "YP1,药,warfarin,none,,060,\n", "drugs.csv:2:22: weight_g" },
+    { "YP1,药,warfarin,none,,100g,\n", "drugs.csv:2:22: weight_g" },
+  };
+
+  g_assert_no_error (error);
+  d = pd_kb_find_drug (kb, "YP1");
+  g_assert_cmpstr (d->trace_prefix, ==, "6901001");
+  g_assert_cmpint (d->weight_g, ==, 60);
+  g_assert_cmpstr (d->label_warning, ==, "饭后服用；服药期间禁酒");
+  d = pd_kb_find_drug (kb, "YP2");
+  g_assert_null (d->trace_prefix);
+  g_assert_cmpint (d->weight_g, ==, 100);
+  g_assert_null (d->label_warning);
+
+  old = load (none, NULL, NULL, &error);
+  g_assert_no_error (error);
+  d = pd_kb_find_drug (old, "YP1");
+  g_assert_null (d->trace_prefix);
+  g_assert_cmpint (d->weight_g, ==, 100);
+  g_assert_null (d->label_warning);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *drugs = g_strconcat (head, bad[i].row, NULL);
+
+      expect (drugs, NULL, NULL, bad[i].where);
+    }
+}
+
 /* The strongest row of interactions.csv naming the two drugs, -1 if none. */
 static int
 pair_severity (PdKb       *kb,
@@ -178,6 +236,27 @@ test_default_kb (void)
   g_assert_cmpint (pair_severity (kb, "YP1074", "YP1066"), ==, PD_SEVERITY_BLOCK);  /* sildenafil + a nitrate */
   g_assert_cmpint (pair_severity (kb, "YP1076", "YP1063"), ==, PD_SEVERITY_MAJOR);  /* warfarin + aspirin */
   g_assert_cmpint (pair_severity (kb, "YP1001", "YP1029"), ==, -1);                 /* amlodipine + metformin */
+  /* Demonstration prefixes (69 and the product number) on the sandbox's
+   * drugs only; label warnings from the inserts; no weights. */
+  g_assert_cmpstr (pd_kb_find_drug (kb, "YP1001")->trace_prefix, ==, "6901001");
+  g_assert_cmpstr (pd_kb_find_drug (kb, "YP1133")->trace_prefix, ==, "6901133");
+  g_assert_null (pd_kb_find_drug (kb, "YP1162")->trace_prefix);
+  g_assert_cmpstr (pd_kb_find_drug (kb, "YP1133")->label_warning, ==, "用药前须皮试阴性");
+  g_assert_cmpstr (pd_kb_find_drug (kb, "YP1149")->label_warning, ==, "服药期间及停药后3天内禁酒");
+  g_assert_null (pd_kb_find_drug (kb, "YP1001")->label_warning);
+  for (guint i = 0; i < pd_kb_get_n_drugs (kb); i++)
+    {
+      g_autofree char *code = g_strdup_printf ("YP%04u", 1001 + i);
+      const PdKbDrug *d = pd_kb_find_drug (kb, code);
+
+      g_assert_nonnull (d);
+      g_assert_cmpint (d->weight_g, ==, 100);
+      if (d->trace_prefix != NULL)
+        {
+          g_assert_true (g_str_has_prefix (d->trace_prefix, "69"));
+          g_assert_cmpint (atoi (d->trace_prefix + 2), ==, atoi (code + 2));
+        }
+    }
   g_assert_cmpstr (pd_kb_allergen_for_term (kb, "青霉素", &is_ingredient), ==, "penicillin");
   g_assert_true (pd_kb_class_holds (kb, "penicillin", pd_kb_find_drug (kb, "YP1133"), NULL));
   g_assert_false (pd_kb_class_holds (kb, "penicillin", pd_kb_find_drug (kb, "YP1142"), NULL));
@@ -191,6 +270,7 @@ main (int    argc,
   g_test_add_func ("/kb/good", test_good);
   g_test_add_func ("/kb/malformed", test_malformed);
   g_test_add_func ("/kb/row-width", test_row_width);
+  g_test_add_func ("/kb/trace-columns", test_trace_columns);
   g_test_add_func ("/kb/sample", test_sample_kb);
   g_test_add_func ("/kb/default", test_default_kb);
   return g_test_run ();

@@ -57,6 +57,8 @@ drug_free (gpointer data)
   g_strfreev (d->indications);
   g_free (d->insurance_class);
   g_free (d->pack_unit);
+  g_free (d->trace_prefix);
+  g_free (d->label_warning);
   g_clear_pointer (&d->interactions, g_ptr_array_unref);
   g_free (d);
 }
@@ -232,6 +234,7 @@ load_drugs (PdKb   *kb,
   static const char *classes[] = { "A", "B", "C", NULL };
   int c_code, c_nhsa, c_name, c_pinyin, c_ing, c_atc, c_route, c_unit, c_single, c_daily, c_child, c_age;
   int c_preg, c_lact, c_eld, c_special, c_tier, c_skin, c_ind, c_class, c_price, c_pack, c_unit_word, c_cold;
+  int c_prefix, c_weight, c_warning;
   g_autoptr(GHashTable) nhsa_seen = g_hash_table_new (g_str_hash, g_str_equal);
 
   if (!require_columns (csv, required, error))
@@ -260,6 +263,9 @@ load_drugs (PdKb   *kb,
   c_pack = pd_csv_column (csv, "pack_size");
   c_unit_word = pd_csv_column (csv, "pack_unit");
   c_cold = pd_csv_column (csv, "cold_chain");
+  c_prefix = pd_csv_column (csv, "trace_prefix");
+  c_weight = pd_csv_column (csv, "weight_g");
+  c_warning = pd_csv_column (csv, "label_warning");
 
   for (guint r = 0; r < csv->rows->len; r++)
     {
@@ -376,6 +382,21 @@ load_drugs (PdKb   *kb,
       if (!parse_enum (csv, row, c_cold, "cold_chain", bits, FALSE, &v, error))
         return FALSE;
       d->cold_chain = v == 1;
+
+      t = pd_csv_get (row, c_prefix);
+      if (*t != '\0' && !matches ("^[0-9]{7}$", t))
+        return bad (error, csv, pd_csv_get_field (row, c_prefix), "trace_prefix",
+                    _("“%s” is not a drug identification code of 7 digits"), t);
+      d->trace_prefix = dup_or_null (t);
+      t = pd_csv_get (row, c_weight);
+      d->weight_g = 100;
+      if (*t != '\0')
+        {
+          if (!matches ("^[1-9][0-9]{0,5}$", t))
+            return bad (error, csv, pd_csv_get_field (row, c_weight), "weight_g", _("“%s” is not a whole number of grams"), t);
+          d->weight_g = atoi (t);
+        }
+      d->label_warning = dup_or_null (pd_csv_get (row, c_warning));
     }
   return TRUE;
 }

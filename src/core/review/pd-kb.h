@@ -58,6 +58,9 @@ typedef struct {
   int       pack_size;         /* 0 unknown */
   char     *pack_unit;
   gboolean  cold_chain;
+  char     *trace_prefix;      /* 7 digits (药品标识码), NULL when not known */
+  int       weight_g;          /* one box, for the courier: 100 when not given */
+  char     *label_warning;     /* printed on the label as written, NULL when none */
   guint     line;
   GPtrArray *interactions;     /* PdKbInteraction* one of whose sides matches, file order */
 } PdKbDrug;
