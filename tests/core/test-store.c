@@ -169,6 +169,15 @@ static const char *fixtures[] = {
   /* version 6: a pending row of the chain, the head it moved */
   "INSERT INTO audit_pending (seq, at, action, outcome, mac) VALUES (1, '2026-11-20T09:02:00+08:00', 'sign-in', 'refused', zeroblob (32));"
   "UPDATE audit_head SET pending_seq = 1, pending_mac = zeroblob (32);",
+  /* version 7: a fill of the approved prescription, one box from the batch */
+  "INSERT INTO review_decision (uuid, prescription_id, pharmacist_id, decision, kb_version, record, jws, decided_at)"
+  "  SELECT 'd-7', id, 1, 'approve', 'kb-1', '{}', 'x', '2026-11-20T10:05:00+08:00' FROM prescription WHERE uuid = 'p-5';"
+  "INSERT INTO account (uuid, username, display_name, roles, created_at) VALUES ('a-7', 'zhao', '赵核对', 'checker', '2026-11-20T09:00:00+08:00');"
+  "INSERT INTO dispense (uuid, prescription_id, decision_id, dispenser_id, checker_id, prepared_at)"
+  "  SELECT 'g-7', p.id, d.id, 1, (SELECT id FROM account WHERE uuid = 'a-7'), '2026-11-20T10:10:00+08:00'"
+  "  FROM prescription p JOIN review_decision d ON d.prescription_id = p.id WHERE p.uuid = 'p-5';"
+  "INSERT INTO trace_code (code, drug_code, batch_id, state, updated_at)"
+  "  SELECT '81234560000000000001', 'YP0001', id, 'dispensed', '2026-11-20T10:10:00+08:00' FROM stock_batch WHERE uuid = 'b-1';",
 };
 
 static void

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "pd-json-doc.h"
 #include "pd-kb.h"
+#include "pd-prescription.h"
 #include "pd-session.h"
 #include "pd-stock.h"
 #include "pd-trace-code.h"
@@ -48,6 +50,8 @@ typedef struct {
   const PdKbDrug *drug;         /* NULL: not in the knowledge base (cannot be filled) */
   char           *drug_name;
   int             units;        /* prescribed quantity in product units; 0: not understood */
+  char           *unit;         /* the product unit as prescribed (片, 粒, {tbl}), or NULL */
+  char           *unit_word;    /* its word in the current language, plural ("tablets", 片); NULL: none */
   int             boxes;        /* ceil (units / pack_size) */
   gboolean        split;        /* units is not a whole number of boxes */
   char           *course_end;   /* YYYY-MM-DD: a lot must not expire before it */
@@ -66,6 +70,14 @@ typedef struct {
   char      *decided_by;      /* the approving pharmacist's name */
   GPtrArray *lines;           /* PdFillLine*: the active lines */
   char      *dispense_uuid;   /* the live fill, if any */
+  char      *dispensed_by;    /* the live fill's: who filled, who checked, when (ISO 8601) */
+  char      *checked_by;
+  char      *dispensed_at;
+  /* the core's own */
+  gint64     rx_id;
+  char      *patient_ref;
+  PdRx      *rx;
+  PdJsonDoc *doc;
 } PdFillSheet;
 
 /* rx: the prescription's groupIdentifier value or its uuid. */

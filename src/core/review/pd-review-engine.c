@@ -204,24 +204,47 @@ daily_units (const PdRxLine *line)
   return NAN;
 }
 
-/* Supply in days as written, else from the quantity; NAN when neither. */
-static double
-supply_days (const PdRxLine *line)
+/* The prescribed quantity in product units, or NAN when it is not
+ * understood (review.md "Supply"). */
+double
+pd_rx_line_quantity_units (const PdRxLine *line)
 {
-  double units = NAN, per_day;
   const char *u = line->quantity_unit;
 
-  if (line->has_supply_duration)
-    return line->supply_days;
   if (!line->has_quantity || u == NULL)
     return NAN;
   if (is_product_unit (u))
-    units = line->quantity_value;
-  else if (line->drug != NULL && line->drug->pack_unit != NULL && g_str_equal (u, line->drug->pack_unit)
-           && line->drug->pack_size > 0)
-    units = line->quantity_value * line->drug->pack_size;
-  else if (g_str_equal (u, "mg") && line->drug != NULL && !isnan (line->drug->unit_dose_mg) && line->drug->unit_dose_mg > 0)
-    units = line->quantity_value / line->drug->unit_dose_mg;
+    return line->quantity_value;
+  if (line->drug != NULL && line->drug->pack_unit != NULL && g_str_equal (u, line->drug->pack_unit)
+      && line->drug->pack_size > 0)
+    return line->quantity_value * line->drug->pack_size;
+  if (g_str_equal (u, "mg") && line->drug != NULL && !isnan (line->drug->unit_dose_mg) && line->drug->unit_dose_mg > 0)
+    return line->quantity_value / line->drug->unit_dose_mg;
+  return NAN;
+}
+
+/* Product units a day, or NAN. */
+double
+pd_rx_line_daily_units (const PdRxLine *line)
+{
+  return daily_units (line);
+}
+
+gboolean
+pd_is_product_unit (const char *unit)
+{
+  return is_product_unit (unit);
+}
+
+/* Supply in days as written, else from the quantity; NAN when neither. */
+double
+pd_rx_line_supply_days (const PdRxLine *line)
+{
+  double units, per_day;
+
+  if (line->has_supply_duration)
+    return line->supply_days;
+  units = pd_rx_line_quantity_units (line);
   per_day = daily_units (line);
   if (isnan (units) || isnan (per_day) || per_day <= 0)
     return NAN;
@@ -313,7 +336,7 @@ check_missing (Run            *run,
     missing[n++] = "route";
   if (!line->has_quantity)
     missing[n++] = "quantity";
-  else if (!line->has_supply_duration && isnan (supply_days (line)) && line->has_dose && line->per_day > 0)
+  else if (!line->has_supply_duration && isnan (pd_rx_line_supply_days (line)) && line->has_dose && line->per_day > 0)
     missing[n++] = "quantity not understood";
   for (guint i = 0; i < n; i++)
     add (run, "missing-element", PD_SEVERITY_BLOCK, one_line (line), NULL, NULL, missing[i]);
@@ -340,7 +363,7 @@ check_line (Run            *run,
   if (line->has_route && line->route == NULL)
     add (run, "route-mismatch", PD_SEVERITY_MAJOR, one_line (line), NULL, NULL, "not recognised");
 
-  days = supply_days (line);
+  days = pd_rx_line_supply_days (line);
   if (!isnan (days))
     {
       if (days > 84)

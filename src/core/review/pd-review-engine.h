@@ -41,6 +41,13 @@ char       *pd_finding_message       (const PdFinding *finding,
                                       const char      *lang);
 const char *pd_severity_to_string    (PdSeverity       severity);
 
+/* What the engine reads of a line's quantities (review.md "Supply"), for
+ * dispensing too: NAN when not understood. */
+double      pd_rx_line_quantity_units (const PdRxLine *line);
+double      pd_rx_line_daily_units    (const PdRxLine *line);
+double      pd_rx_line_supply_days    (const PdRxLine *line);
+gboolean    pd_is_product_unit        (const char     *unit);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdReview, pd_review_free)
 
 G_END_DECLS

@@ -585,6 +585,82 @@ static const PdMigration pharmacy_migrations[] = {
     "ALTER TABLE audit_head ADD COLUMN legacy_pending INTEGER NOT NULL DEFAULT 0;"
     "UPDATE audit_head SET legacy_pending = (SELECT count(*) FROM audit_pending);"
   },
+  {
+    "dispensing: fills by group, opened boxes, codes, stock moves, receivers",
+    /* The first schema's dispensing tables were never written by any
+     * version: they are replaced. A prescription may be filled again after
+     * a parcel came back (its fill `stopped`), so a fill is unique only
+     * while it is live. */
+    "DROP TABLE trace_code;"
+    "DROP TABLE dispense_item;"
+    "DROP TABLE dispense;"
+    "CREATE TABLE dispense ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL UNIQUE,"               /* urn:pharmdesk:dispense-group */
+    "  prescription_id INTEGER NOT NULL REFERENCES prescription (id),"
+    "  decision_id INTEGER NOT NULL REFERENCES review_decision (id),"
+    "  dispenser_id INTEGER NOT NULL REFERENCES account (id),"
+    "  checker_id INTEGER NOT NULL REFERENCES account (id),"
+    "  state TEXT NOT NULL DEFAULT 'dispensed' CHECK (state IN ('dispensed', 'completed', 'stopped', 'conflict')),"
+    "  prepared_at TEXT NOT NULL,"
+    "  handed_over_at TEXT,"
+    "  stopped_at TEXT,"
+    "  stop_reason TEXT,"
+    "  conflict TEXT,"                           /* what the hospital said */
+    "  labels_printed INTEGER NOT NULL DEFAULT 0,"
+    "  outbox_id INTEGER REFERENCES outbox (id),"
+    "  CHECK (checker_id <> dispenser_id)"
+    ");"
+    "CREATE UNIQUE INDEX dispense_live ON dispense (prescription_id) WHERE state IN ('dispensed', 'completed');"
+    "CREATE INDEX dispense_rx ON dispense (prescription_id);"
+    /* One MedicationDispense each: a line and a lot. */
+    "CREATE TABLE dispense_item ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dispense_id INTEGER NOT NULL REFERENCES dispense (id),"
+    "  n INTEGER NOT NULL CHECK (n > 0),"         /* urn:pharmdesk:dispense {uuid}:{n} */
+    "  line_id INTEGER NOT NULL REFERENCES prescription_line (id),"
+    "  batch_id INTEGER NOT NULL REFERENCES stock_batch (id),"
+    "  boxes INTEGER NOT NULL CHECK (boxes > 0),"
+    "  units INTEGER NOT NULL CHECK (units > 0),"  /* product units given */
+    "  boxes_from_stock INTEGER NOT NULL CHECK (boxes_from_stock >= 0),"
+    "  resource_id TEXT,"                        /* MedicationDispense id on the hospital */
+    "  version_id TEXT,"
+    "  UNIQUE (dispense_id, n)"
+    ");"
+    /* A drug traceability code (药品追溯码): one box. `in_stock` after a
+     * return to stock, `opened` while a split pack's box has units left. */
+    "CREATE TABLE trace_code ("
+    "  code TEXT PRIMARY KEY,"
+    "  drug_code TEXT NOT NULL,"
+    "  batch_id INTEGER NOT NULL REFERENCES stock_batch (id),"
+    "  state TEXT NOT NULL CHECK (state IN ('dispensed', 'opened', 'in_stock', 'destroyed', 'sold')),"
+    "  units_left INTEGER NOT NULL DEFAULT 0 CHECK (units_left >= 0),"
+    "  updated_at TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX trace_code_opened ON trace_code (batch_id) WHERE state = 'opened';"
+    "CREATE TABLE dispense_code ("
+    "  item_id INTEGER NOT NULL REFERENCES dispense_item (id),"
+    "  code TEXT NOT NULL REFERENCES trace_code (code),"
+    "  units INTEGER NOT NULL CHECK (units > 0),"  /* taken from this box by this fill */
+    "  opened_before INTEGER NOT NULL DEFAULT 0 CHECK (opened_before IN (0, 1)),"
+    "  PRIMARY KEY (item_id, code)"
+    ") WITHOUT ROWID;"
+    /* Every change of boxes on hand, signed: receipts, fills, returns. */
+    "CREATE TABLE stock_move ("
+    "  id INTEGER PRIMARY KEY,"
+    "  batch_id INTEGER NOT NULL REFERENCES stock_batch (id),"
+    "  boxes INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL CHECK (reason IN ('receive', 'dispense', 'return', 'conflict', 'destroy', 'sale')),"
+    "  dispense_id INTEGER REFERENCES dispense (id),"
+    "  actor_id INTEGER REFERENCES account (id),"
+    "  at TEXT NOT NULL"
+    ");"
+    "CREATE INDEX stock_move_batch ON stock_move (batch_id);"
+    /* How the patient receives the drugs (the Task's `delivery` input):
+     * the receiver's name, address and phone sealed like every patient field. */
+    "ALTER TABLE prescription ADD COLUMN delivery INTEGER NOT NULL DEFAULT 0 CHECK (delivery IN (0, 1));"
+    "ALTER TABLE prescription ADD COLUMN receiver_sealed BLOB;"
+  },
 };
 
 const PdSchema *
