@@ -134,6 +134,8 @@ test_role_action_matrix (Fixture       *f,
   g_assert_false (pd_action_get_roles (PD_ACTION_OPEN_PATIENT) & PD_ROLE_ADMIN);
   g_assert_false (pd_action_get_roles (PD_ACTION_REVIEW) & PD_ROLE_CLERK);
   g_assert_false (pd_action_get_roles (PD_ACTION_SETTLE) & PD_ROLE_PHARMACIST);
+  /* cli.md "Who may do what": stock receive and a fill, pharmacist or checker. */
+  g_assert_cmpint (pd_action_get_roles (PD_ACTION_DISPENSE), ==, PD_ROLE_PHARMACIST | PD_ROLE_CHECKER);
   g_assert_cmpint (refusals, >, 40);
 
   /* Core refuses account management to a non-administrator. */

@@ -37,13 +37,18 @@ typedef struct {
 void       pd_stock_batch_free    (PdStockBatch *batch);
 
 /* `stock receive`: a purchase receipt as CSV with the header
- * code,lot,manufactured,expires,boxes. All of it or nothing: a row naming
- * a code the knowledge base lacks, a bad date, an expiry not after
- * manufacture, a non-positive count, or a lot already in stock with other
- * dates refuses the whole file, naming its line (INVALID). Each batch's
- * receipt is audited. Pharmacist or checker. */
+ * code,lot,manufactured,expires,boxes (other columns are ignored). All of
+ * it or nothing: a missing column, a row naming a code the knowledge base
+ * lacks, a bad date, an expiry not after manufacture, a count that is not
+ * a whole number above 0, or a lot already in stock (or earlier in the
+ * file) with other dates refuses the whole file, naming name:line:column
+ * (INVALID). A lot already in stock with the same dates takes the boxes.
+ * One transaction; each row is a stock_move (`receive`) and an audit row.
+ * out_batches: the batches received into (a lot twice in the file is one);
+ * out_boxes: the boxes added. Pharmacist or checker (PD_ACTION_DISPENSE). */
 gboolean   pd_stock_receive       (PdSession    *session,
                                    PdKb         *kb,
+                                   const char   *name,
                                    const char   *csv,
                                    gsize         len,
                                    guint        *out_batches,
@@ -56,8 +61,11 @@ GPtrArray *pd_stock_list          (PdStore      *store,
                                    const char   *drug_code,
                                    GError      **error);
 
-/* First expiry first: the batches of a drug that may fill a course ending
- * on course_end (they expire after it and are not expired on today). */
+/* First expiry first (then the order received): the batches of a drug,
+ * with boxes on hand or opened boxes, that may fill a course ending on
+ * course_end: a lot must expire after course_end (a lot whose expiry date
+ * is the course's last day is not offered) and after today. today NULL:
+ * the clock's date in China; course_end NULL: today. Dates YYYY-MM-DD. */
 GPtrArray *pd_stock_suggest       (PdStore      *store,
                                    const char   *drug_code,
                                    const char   *today,
@@ -65,9 +73,14 @@ GPtrArray *pd_stock_suggest       (PdStore      *store,
                                    GError      **error);
 
 /* Inside a pd_store_write() transaction: boxes leave or come back to a
- * batch (a stock_move row and an audit row each). reason is one of
- * stock_move's: dispense, return, conflict, destroy, sale. A take of more
- * boxes than are on hand is REFUSED. */
+ * batch. boxes is the signed change of the batch's boxes on hand, as
+ * stock_move.boxes records it: negative for what leaves (reason
+ * `dispense`, `sale`, `destroy`), positive for what comes back (`return`,
+ * `conflict`); a sign the reason does not allow, or another reason, is
+ * INVALID. 0 changes and writes nothing. A take of more boxes than are on
+ * hand is REFUSED. Each move is a stock_move row (dispense_id 0: none) and
+ * an audit row `stock.REASON`. The caller has checked the role of its
+ * action (a fill: PD_ACTION_DISPENSE). */
 gboolean   pd_stock_move          (PdSession    *session,
                                    gint64        batch_id,
                                    int           boxes,

@@ -268,3 +268,38 @@ pd_csv_get (PdCsvRow *row,
 
   return f != NULL ? f->text : "";
 }
+
+gboolean
+pd_csv_set_error_valist (GError     **error,
+                         GQuark       domain,
+                         int          code,
+                         PdCsv       *csv,
+                         PdCsvField  *field,
+                         const char  *column,
+                         const char  *format,
+                         va_list      ap)
+{
+  g_autofree char *text = g_strdup_vprintf (format, ap);
+
+  g_set_error (error, domain, code, "%s:%u:%u: %s: %s",
+               csv->name, field != NULL ? field->line : 1, field != NULL ? field->column : 1, column, text);
+  return FALSE;
+}
+
+gboolean
+pd_csv_set_error (GError     **error,
+                  GQuark       domain,
+                  int          code,
+                  PdCsv       *csv,
+                  PdCsvField  *field,
+                  const char  *column,
+                  const char  *format,
+                  ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  pd_csv_set_error_valist (error, domain, code, csv, field, column, format, ap);
+  va_end (ap);
+  return FALSE;
+}

@@ -46,6 +46,24 @@ const char *pd_csv_get            (PdCsvRow    *row,
                                    int          column);
 PdCsvField *pd_csv_get_field      (PdCsvRow    *row,
                                    int          column);
+/* "name:line:column: column-name: text", at field (NULL: the file's
+ * first line), in the caller's error domain. Returns FALSE. */
+gboolean    pd_csv_set_error      (GError     **error,
+                                   GQuark       domain,
+                                   int          code,
+                                   PdCsv       *csv,
+                                   PdCsvField  *field,
+                                   const char  *column,
+                                   const char  *format,
+                                   ...) G_GNUC_PRINTF (7, 8);
+gboolean    pd_csv_set_error_valist (GError  **error,
+                                   GQuark       domain,
+                                   int          code,
+                                   PdCsv       *csv,
+                                   PdCsvField  *field,
+                                   const char  *column,
+                                   const char  *format,
+                                   va_list      ap) G_GNUC_PRINTF (7, 0);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdCsv, pd_csv_free)
 

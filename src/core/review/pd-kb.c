@@ -108,13 +108,10 @@ bad (GError    **error,
      ...)
 {
   va_list ap;
-  g_autofree char *text = NULL;
 
   va_start (ap, format);
-  text = g_strdup_vprintf (format, ap);
+  pd_csv_set_error_valist (error, PD_KB_ERROR, PD_KB_ERROR_MALFORMED, csv, field, column, format, ap);
   va_end (ap);
-  g_set_error (error, PD_KB_ERROR, PD_KB_ERROR_MALFORMED, "%s:%u:%u: %s: %s",
-               csv->name, field != NULL ? field->line : 1, field != NULL ? field->column : 1, column, text);
   return FALSE;
 }
 
