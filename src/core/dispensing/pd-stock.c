@@ -71,21 +71,9 @@ pd_stock_batch_free (PdStockBatch *batch)
 
 /* --- the receipt ------------------------------------------------------------- */
 
-static gboolean G_GNUC_PRINTF (5, 6)
-bad (GError    **error,
-     PdCsv      *csv,
-     PdCsvField *field,
-     const char *column,
-     const char *format,
-     ...)
-{
-  va_list ap;
-
-  va_start (ap, format);
-  pd_csv_set_error_valist (error, PD_DISPENSING_ERROR, PD_DISPENSING_ERROR_INVALID, csv, field, column, format, ap);
-  va_end (ap);
-  return FALSE;
-}
+/* A bad row: name:line:column, the column's name, what is wrong. */
+#define bad(error, csv, field, column, ...) \
+  pd_csv_set_error ((error), PD_DISPENSING_ERROR, PD_DISPENSING_ERROR_INVALID, (csv), (field), (column), __VA_ARGS__)
 
 /* A real day written YYYY-MM-DD. */
 static gboolean
