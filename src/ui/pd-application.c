@@ -180,7 +180,7 @@ pd_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", (const char *[]) { "<Control>comma", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay", (const char *[]) { "<Control>question", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.check-links", (const char *[]) { "F5", NULL });
-  for (int i = 1; i <= 4; i++)
+  for (int i = 1; i <= 5; i++)
     {
       g_autofree char *accel = g_strdup_printf ("<Alt>%d", i);
       g_autofree char *action = g_strdup_printf ("win.area(%d)", i - 1);

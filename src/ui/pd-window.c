@@ -8,6 +8,7 @@
 #include "pd-accounts.h"
 #include "pd-accounts-window.h"
 #include "pd-desk-job.h"
+#include "pd-dispensing-page.h"
 #include "pd-hospital-link.h"
 #include "pd-queue-model.h"
 #include "pd-first-start-page.h"
@@ -37,6 +38,7 @@ struct _PdWindow
   GtkWidget            *sign_in_page;
   GtkWidget            *first_start_page;
   PdReviewPage         *review_page;
+  PdDispensingPage     *dispensing_page;
   PdSession            *session;
   PdSyncService        *sync;
   guint                 idle_timer;
@@ -48,7 +50,7 @@ struct _PdWindow
 
 G_DEFINE_FINAL_TYPE (PdWindow, pd_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static const char *areas[] = { "review", "delivery", "settlement", "reconciliation" };
+static const char *areas[] = { "review", "dispensing", "delivery", "settlement", "reconciliation" };
 
 static PdApplication *
 app_of (PdWindow *self)
@@ -117,6 +119,7 @@ sync_finished_cb (PdWindow *self,
 {
   pd_review_page_refresh (self->review_page);
   pd_review_page_reload_prescription (self->review_page);
+  pd_dispensing_page_refresh (self->dispensing_page);
 }
 
 /* A desktop notification per new urgent prescription; one id, so a
@@ -191,6 +194,9 @@ signed_in_cb (PdWindow  *self,
   gtk_menu_button_set_label (self->account_button, account->display_name);
   pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
   pd_review_page_set_session (self->review_page, session);
+  if (app_of (self) != NULL && pd_application_get_config (app_of (self)) != NULL)
+    pd_dispensing_page_set_pharmacy (self->dispensing_page, pd_application_get_config (app_of (self))->fixmedins_name);
+  pd_dispensing_page_set_session (self->dispensing_page, session);
   show_page (self, "areas");
   start_sync (self);
 }
@@ -218,6 +224,7 @@ sign_out (PdWindow *self)
   stop_sync (self);
   g_clear_object (&self->session);
   pd_review_page_set_session (self->review_page, NULL);
+  pd_dispensing_page_set_session (self->dispensing_page, NULL);
   pd_sign_in_page_reset (PD_SIGN_IN_PAGE (self->sign_in_page));
   show_page (self, "sign-in");
 }
@@ -482,6 +489,7 @@ pd_window_class_init (PdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdWindow, account_button);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, training_label);
   gtk_widget_class_bind_template_child (widget_class, PdWindow, review_page);
+  gtk_widget_class_bind_template_child (widget_class, PdWindow, dispensing_page);
   gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_activated);
   gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_activated);
   gtk_widget_class_install_action (widget_class, "win.accounts", NULL, accounts_activated);
@@ -497,6 +505,7 @@ pd_window_init (PdWindow *self)
 
   g_type_ensure (PD_TYPE_LINK_INDICATOR);
   g_type_ensure (PD_TYPE_REVIEW_PAGE);
+  g_type_ensure (PD_TYPE_DISPENSING_PAGE);
   gtk_widget_init_template (GTK_WIDGET (self));
   /* F5 checks the links wherever the focus is: in the capture phase, so
    * a focused entry (the queue's search) does not swallow it first. */

@@ -12,6 +12,7 @@
 #include "pd-sign-in-page.h"
 #include "pd-link-indicator.h"
 #include "pd-preferences-window.h"
+#include "pd-dispensing-page.h"
 #include "pd-review-page.h"
 #include "pd-ui.h"
 #include "pd-window.h"
@@ -177,11 +178,11 @@ test_lock_and_unlock (void)
 static void
 test_areas (void)
 {
-  const char *want[2][4] = {
-    { "Review", "Delivery", "Settlement", "Reconciliation" },
-    { "处方审核", "配送", "医保结算", "对账" },
+  const char *want[2][5] = {
+    { "Review", "Dispensing", "Delivery", "Settlement", "Reconciliation" },
+    { "处方审核", "调配", "配送", "医保结算", "对账" },
   };
-  const char *names[] = { "review", "delivery", "settlement", "reconciliation" };
+  const char *names[] = { "review", "dispensing", "delivery", "settlement", "reconciliation" };
   AdwViewStack *stack = pd_window_get_stack (window);
 
   g_assert_false (pd_window_is_refused (window));
@@ -200,22 +201,32 @@ test_areas (void)
           g_assert_null (pd_review_page_get_kb_warning (PD_REVIEW_PAGE (child)));
           continue;
         }
+      if (g_str_equal (names[i], "dispensing"))
+        {
+          /* Nor does an administrator fill or check: said, nothing read. */
+          g_assert_true (PD_IS_DISPENSING_PAGE (child));
+          g_assert_cmpstr (pd_dispensing_page_get_state (PD_DISPENSING_PAGE (child)), ==, "not-permitted");
+          g_assert_cmpuint (pd_dispensing_page_get_n_items (PD_DISPENSING_PAGE (child)), ==, 0);
+          continue;
+        }
       /* Nothing pretends to work: each other area says it is not here yet. */
       g_assert_true (ADW_IS_STATUS_PAGE (child));
       g_assert_nonnull (strstr (adw_status_page_get_title (ADW_STATUS_PAGE (child)), zh ? "尚未" : "not in this version"));
     }
 
-  /* Alt+1…4 are the win.area actions. */
-  for (int i = 3; i >= 0; i--)
+  /* Alt+1…5 are the win.area actions. */
+  for (int i = 4; i >= 0; i--)
     {
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", i));
       g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, names[i]);
     }
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 2));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 3));
   g_assert_cmpstr (g_settings_get_string (pd_application_get_settings (app), "last-area"), ==, "settlement");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 0));
   shoot (GTK_WIDGET (window), "review-not-permitted");
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 2));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 1));
+  shoot (GTK_WIDGET (window), "dispensing-not-permitted");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.area", "i", 3));
 }
 
 static void
