@@ -8,6 +8,7 @@
 
 #include "pd-audit-anchor.h"
 #include "pd-clock.h"
+#include "pd-dispense.h"
 #include "pd-hospital-private.h"
 #include "pd-outbox.h"
 #include "pd-rx-cache.h"
@@ -102,6 +103,7 @@ pd_hospital_cancelled (PdSession  *session,
     "UPDATE outbox SET state = 'conflict', error = ?2, updated_at = ?3 WHERE state IN ('queued', 'sending', 'unknown')"
     " AND subject_type = 'prescription' AND subject_uuid = (SELECT uuid FROM prescription WHERE task_id = ?1)", error);
   g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  g_autofree char *fill = NULL;
   int changed;
 
   if (stmt == NULL)
@@ -112,6 +114,29 @@ pd_hospital_cancelled (PdSession  *session,
   if (!pd_store_step_done (store, stmt, error))
     return FALSE;
   changed = sqlite3_changes (pd_store_get_db (store));
+  /* A fill not yet handed over: the hospital will refuse its dispenses;
+   * its boxes go back on the shelf now. */
+  stmt = pd_store_prepare (store, "SELECT f.uuid FROM dispense f JOIN prescription p ON p.id = f.prescription_id"
+                                  " WHERE p.task_id = ? AND f.state = 'dispensed'", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, task_id, -1, SQLITE_STATIC);
+  fill = sqlite3_step (stmt) == SQLITE_ROW ? g_strdup ((const char *) sqlite3_column_text (stmt, 0)) : NULL;
+  sqlite3_reset (stmt);
+  if (fill != NULL)
+    {
+      stmt = pd_store_prepare (store, "UPDATE outbox SET state = 'conflict', error = ?2, updated_at = ?3"
+                                      " WHERE state IN ('queued', 'sending', 'unknown') AND subject_type = 'dispense' AND subject_uuid = ?1", error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, fill, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, _("The prescriber cancelled the prescription"), -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, now, -1, SQLITE_STATIC);
+      if (!pd_store_step_done (store, stmt, error)
+          || !pd_dispense_set_conflict (session, fill, _("The prescriber cancelled the prescription"), error))
+        return FALSE;
+      changed++;
+    }
   stmt = pd_store_prepare (store, "UPDATE prescription SET status = ? WHERE task_id = ?", error);
   if (stmt == NULL)
     return FALSE;

@@ -64,6 +64,14 @@ gboolean        pd_hospital_link_sync   (PdHospitalLink     *link,
                                          PdSyncStats        *stats,
                                          GError            **error);
 void            pd_sync_stats_clear     (PdSyncStats        *stats);
+/* Before a fill (cli.md "Dispensing"): the prescription's Task as the
+ * hospital has it now, stored; a cancellation found is applied (and the
+ * fill then refused). FALSE with the error when the hospital cannot be
+ * asked (a fill may go on offline). */
+gboolean        pd_hospital_link_refresh_task (PdHospitalLink *link,
+                                         const char         *rx_uuid,
+                                         GCancellable       *cancellable,
+                                         GError            **error);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdSyncStats, pd_sync_stats_clear)
 
 /* Queue a claim (or a release) of a cached prescription for the signed-in

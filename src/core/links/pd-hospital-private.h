@@ -4,6 +4,7 @@
 #include "pd-hospital-link.h"
 #include "pd-json.h"
 #include "pd-json-doc.h"
+#include "pd-outbox.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +18,55 @@ struct _PdHospitalLink
 };
 
 const char *pd_fhir_next_link      (const PdJv  *bundle);
+
+/* --- pd-hospital-push.c: what sending one outbox item came to ------------------------------ */
+
+typedef enum {
+  SENT_DONE,
+  SENT_CONFLICT,
+  SENT_REFUSED,
+  SENT_UNKNOWN,       /* no answer we could read: stop, try again later */
+} Outcome;
+
+typedef struct _Result Result;
+struct _Result {
+  Outcome     outcome;
+  guint       http;
+  char       *message;
+  JsonNode   *response;
+  JsonObject *task;          /* the Task as the server now has it */
+  const char *local_status;  /* the prescription's, when the task is stored */
+  /* run in the transaction that records the outcome */
+  gboolean  (*after)        (PdSession *session, PdOutboxItem *item, Result *r, GError **error);
+  gpointer    data;
+  GDestroyNotify data_free;
+};
+
+void      pd_hospital_result_clear      (Result        *r);
+/* The Task as it stands on the server; NULL when unreachable or refused. */
+JsonObject *pd_hospital_fetch_task      (PdHospitalLink *link,
+                                         const char    *task_id,
+                                         GCancellable  *cancellable,
+                                         GError       **error);
+char     *pd_hospital_if_match          (const char    *version);
+/* No answer, or not one we can read: unknown; a cancellation or a renewed
+ * 401 also stops the push (error). */
+void      pd_hospital_transport_failure (GError       **local_error,
+                                         Result        *r,
+                                         GError       **error);
+
+/* --- pd-hospital-dispense.c: the MedicationDispenses of a fill ----------------------------- */
+
+void      pd_hospital_send_dispense        (PdHospitalLink *link,
+                                            PdOutboxItem   *item,
+                                            GCancellable   *cancellable,
+                                            Result         *r,
+                                            GError        **error);
+void      pd_hospital_send_dispense_status (PdHospitalLink *link,
+                                            PdOutboxItem   *item,
+                                            GCancellable   *cancellable,
+                                            Result         *r,
+                                            GError        **error);
 /* Inside a transaction: the cursor, when there is one. */
 gboolean    pd_hospital_set_cursor (PdStore     *store,
                                     const char  *cursor,

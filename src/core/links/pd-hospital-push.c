@@ -21,32 +21,18 @@
 #define DECISION_SYSTEM "urn:pharmdesk:review-decision"
 #define ACT_CODE "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
-typedef enum {
-  SENT_DONE,
-  SENT_CONFLICT,
-  SENT_REFUSED,
-  SENT_UNKNOWN,       /* no answer we could read: stop, try again later */
-} Outcome;
-
-typedef struct {
-  Outcome     outcome;
-  guint       http;
-  char       *message;
-  JsonNode   *response;
-  JsonObject *task;          /* the Task as the server now has it */
-  const char *local_status;  /* the prescription's, when the task is stored */
-} Result;
-
-static void
-result_clear (Result *r)
+void
+pd_hospital_result_clear (Result *r)
 {
   g_free (r->message);
   g_clear_pointer (&r->response, json_node_unref);
   g_clear_pointer (&r->task, json_object_unref);
+  if (r->data_free != NULL)
+    g_clear_pointer (&r->data, r->data_free);
 }
 
-static char *
-if_match (const char *version)
+char *
+pd_hospital_if_match (const char *version)
 {
   return g_strdup_printf ("W/\"%s\"", version != NULL ? version : "0");
 }
@@ -60,8 +46,8 @@ owned_by (JsonObject *task,
 }
 
 /* The Task as it stands on the server; NULL with *offline when unreachable. */
-static JsonObject *
-fetch_task (PdHospitalLink *link,
+JsonObject *
+pd_hospital_fetch_task (PdHospitalLink *link,
             const char     *task_id,
             GCancellable   *cancellable,
             GError        **error)
@@ -115,7 +101,7 @@ settle_refusal (PdHospitalLink *link,
     {
       g_autoptr(GError) local_error = NULL;
 
-      r->task = fetch_task (link, task_id, cancellable, &local_error);
+      r->task = pd_hospital_fetch_task (link, task_id, cancellable, &local_error);
       if (r->task == NULL)
         {
           r->outcome = SENT_UNKNOWN;
@@ -141,8 +127,8 @@ settle_refusal (PdHospitalLink *link,
     r->local_status = "conflict";
 }
 
-static void
-transport_failure (GError **local_error,
+void
+pd_hospital_transport_failure (GError **local_error,
                    Result  *r,
                    GError **error)
 {
@@ -209,18 +195,18 @@ send_task_put (PdHospitalLink *link,
       json_object_set_object_member (restriction, "period", period);
       json_object_set_object_member (t, "restriction", restriction);
       /* The version the pharmacist saw when claiming, not a later one. */
-      match = if_match (pd_json_str (req, "version"));
+      match = pd_hospital_if_match (pd_json_str (req, "version"));
     }
   else
     {
       json_object_set_string_member (t, "status", "requested");
       json_object_remove_member (t, "owner");
       json_object_remove_member (t, "restriction");
-      match = if_match (cached_version);
+      match = pd_hospital_if_match (cached_version);
     }
   if (!pd_fhir_client_call (link->client, "PUT", path, match, task, TRUE, &answer, cancellable, &local_error))
     {
-      transport_failure (&local_error, r, error);
+      pd_hospital_transport_failure (&local_error, r, error);
       return;
     }
   if (answer.status == 200 || answer.status == 201)
@@ -230,7 +216,7 @@ send_task_put (PdHospitalLink *link,
       if (answer.body != NULL && JSON_NODE_HOLDS_OBJECT (answer.body))
         r->task = json_object_ref (json_node_get_object (answer.body));
       else
-        r->task = fetch_task (link, task_id, cancellable, NULL);
+        r->task = pd_hospital_fetch_task (link, task_id, cancellable, NULL);
       r->local_status = claim ? "claimed" : "requested";
     }
   else
@@ -408,7 +394,7 @@ decision_bundle (Decision   *d,
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *provenance_url = g_strconcat ("urn:uuid:", decision_uuid, NULL);
   g_autofree char *task_url = g_strconcat ("Task/", pd_json_str (task, "id"), NULL);
-  g_autofree char *match = if_match (task_version);
+  g_autofree char *match = pd_hospital_if_match (task_version);
   g_autofree char *jws_b64 = g_base64_encode ((const guchar *) d->jws, strlen (d->jws));
   gboolean approve = g_str_equal (d->decision, "approve");
   JsonObject *provenance = json_object_new ();
@@ -593,10 +579,10 @@ send_decision (PdHospitalLink *link,
   if (!owned_by (json_node_get_object (task), d.pharmacist_ref))
     {
       /* Our claim did not hold (or the cache is behind): ask the server. */
-      r->task = fetch_task (link, task_id, cancellable, &local_error);
+      r->task = pd_hospital_fetch_task (link, task_id, cancellable, &local_error);
       if (r->task == NULL)
         {
-          transport_failure (&local_error, r, error);
+          pd_hospital_transport_failure (&local_error, r, error);
           return;
         }
       if (landed_decision (r->task, (gpointer) decision_uuid))
@@ -621,7 +607,7 @@ send_decision (PdHospitalLink *link,
   bundle = decision_bundle (&d, decision_uuid, json_node_get_object (task), version);
   if (!pd_fhir_client_call (link->client, "POST", "", NULL, bundle, TRUE, &answer, cancellable, &local_error))
     {
-      transport_failure (&local_error, r, error);
+      pd_hospital_transport_failure (&local_error, r, error);
       return;
     }
   if (answer.status == 200)
@@ -629,7 +615,7 @@ send_decision (PdHospitalLink *link,
       r->outcome = SENT_DONE;
       r->http = 200;
       r->response = json_node_ref (answer.body);
-      r->task = fetch_task (link, task_id, cancellable, NULL);
+      r->task = pd_hospital_fetch_task (link, task_id, cancellable, NULL);
       r->local_status = status;
     }
   else
@@ -671,7 +657,7 @@ write_result (PdStore  *store,
   if (r->task == NULL && r->local_status != NULL && job->item->subject_uuid != NULL
       && !pd_rx_cache_set_status (store, job->item->subject_uuid, r->local_status, error))
     return FALSE;
-  return TRUE;
+  return r->after == NULL || r->after (job->link->session, job->item, r, error);
 }
 
 static const char *
@@ -711,10 +697,10 @@ pd_hospital_link_push (PdHospitalLink *link,
           stats->conflicts++;
           if (!pd_store_write (store, write_result, &job, error))
             {
-              result_clear (&r);
+              pd_hospital_result_clear (&r);
               return FALSE;
             }
-          result_clear (&r);
+          pd_hospital_result_clear (&r);
           continue;
         }
       if (!pd_store_write (store, write_sending, &job, error))
@@ -723,6 +709,10 @@ pd_hospital_link_push (PdHospitalLink *link,
         send_task_put (link, item, g_str_equal (item->operation, "claim"), cancellable, &r, &local_error);
       else if (g_str_equal (item->operation, "decide"))
         send_decision (link, item, cancellable, &r, &local_error);
+      else if (g_str_equal (item->operation, "dispense"))
+        pd_hospital_send_dispense (link, item, cancellable, &r, &local_error);
+      else if (g_str_equal (item->operation, "dispense-status"))
+        pd_hospital_send_dispense_status (link, item, cancellable, &r, &local_error);
       else
         {
           r.outcome = SENT_REFUSED;
@@ -732,7 +722,7 @@ pd_hospital_link_push (PdHospitalLink *link,
                   : r.outcome == SENT_REFUSED ? "refused" : "unknown";
       if (!pd_store_write (store, write_result, &job, error))
         {
-          result_clear (&r);
+          pd_hospital_result_clear (&r);
           return FALSE;
         }
       stats->sent += r.outcome == SENT_DONE;
@@ -742,7 +732,7 @@ pd_hospital_link_push (PdHospitalLink *link,
         {
           /* The link is down or the answer is lost: keep the order, stop. */
           stats->offline = TRUE;
-          result_clear (&r);
+          pd_hospital_result_clear (&r);
           if (local_error != NULL)
             {
               g_propagate_error (error, g_steal_pointer (&local_error));
@@ -750,7 +740,7 @@ pd_hospital_link_push (PdHospitalLink *link,
             }
           return TRUE;
         }
-      result_clear (&r);
+      pd_hospital_result_clear (&r);
     }
   return TRUE;
 }

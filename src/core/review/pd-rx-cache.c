@@ -230,6 +230,23 @@ has_open_outbox (PdStore    *store,
   return open;
 }
 
+static gboolean
+has_live_fill (PdStore    *store,
+               const char *rx_uuid)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store, "SELECT EXISTS (SELECT 1 FROM dispense f JOIN prescription p ON p.id = f.prescription_id"
+                                                " WHERE p.uuid = ? AND f.state IN ('dispensed', 'completed', 'conflict'))", NULL);
+  gboolean live = FALSE;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, rx_uuid, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    live = sqlite3_column_int (stmt, 0);
+  sqlite3_reset (stmt);
+  return live;
+}
+
 static char *
 existing_uuid (PdStore    *store,
                const char *system,
@@ -378,6 +395,8 @@ struct _PdRxPrepared
   char       *rx_uuid;          /* the candidate, for a new prescription */
   char       *name;
   GBytes     *name_sealed;      /* under rx_uuid */
+  char       *receiver;         /* the Task's delivery input as JSON, or NULL: collection */
+  GBytes     *receiver_sealed;  /* under rx_uuid */
   GBytes     *name_index;
   GBytes     *surname_index;
   GBytes     *tail_index;
@@ -400,12 +419,67 @@ pd_rx_prepared_free (PdRxPrepared *p)
   g_free (p->rx_uuid);
   g_free (p->name);
   g_clear_pointer (&p->name_sealed, g_bytes_unref);
+  g_free (p->receiver);
+  g_clear_pointer (&p->receiver_sealed, g_bytes_unref);
   g_clear_pointer (&p->name_index, g_bytes_unref);
   g_clear_pointer (&p->surname_index, g_bytes_unref);
   g_clear_pointer (&p->tail_index, g_bytes_unref);
   g_free (p->authored);
   g_free (p->claim_until);
   g_free (p);
+}
+
+/* How the patient receives the drugs (hospital.md, the Task's `delivery`
+ * input): {"name", "phone", "address": the valueAddress as sent}; NULL for
+ * collection at the pharmacy. The receiver is the patient, and the phone
+ * the patient's, unless the Address's extensions say otherwise. */
+static char *
+receiver_of (const PdJv *task,
+             const PdJv *patient,
+             const char *patient_name)
+{
+  const PdJv *inputs = arr (task, "input");
+  const PdJv *address = NULL;
+  const char *name = patient_name, *phone = NULL;
+  const PdJv *list;
+  g_autoptr(GString) out = NULL;
+  const char *raw;
+  gsize len;
+
+  for (guint i = 0; address == NULL && i < pd_jv_len (inputs); i++)
+    if (g_strcmp0 (str (obj (arr_obj (inputs, i), "type"), "text"), "delivery") == 0)
+      address = obj (arr_obj (inputs, i), "valueAddress");
+  if (address == NULL)
+    return NULL;
+  list = arr (patient, "telecom");
+  for (guint i = 0; i < pd_jv_len (list); i++)
+    if (g_strcmp0 (str (arr_obj (list, i), "system"), "phone") == 0 && phone == NULL)
+      phone = str (arr_obj (list, i), "value");
+  list = arr (address, "extension");
+  for (guint i = 0; i < pd_jv_len (list); i++)
+    {
+      const char *url = str (arr_obj (list, i), "url");
+
+      if (g_strcmp0 (url, "urn:pharmdesk:receiver-name") == 0)
+        name = str (arr_obj (list, i), "valueString");
+      else if (g_strcmp0 (url, "urn:pharmdesk:receiver-phone") == 0)
+        phone = str (arr_obj (list, i), "valueString");
+    }
+  out = g_string_new ("{\"name\":");
+  if (name != NULL)
+    pd_json_append_string (out, name);
+  else
+    g_string_append (out, "null");
+  g_string_append (out, ",\"phone\":");
+  if (phone != NULL)
+    pd_json_append_string (out, phone);
+  else
+    g_string_append (out, "null");
+  raw = pd_jv_text (address, &len);
+  g_string_append (out, ",\"address\":");
+  g_string_append_len (out, raw, (gssize) len);
+  g_string_append_c (out, '}');
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 /* Everything that needs no database: sealing, indexes, the engine. Any
@@ -456,11 +530,46 @@ pd_rx_cache_prepare (PdSession  *session,
       p->surname_index = index_of (pd_vault_index_surname, session, p->name);
     }
   p->tail_index = id_tail_index (session, resident_id (patient));
+  p->receiver = receiver_of (task, patient, p->name);
+  if (p->receiver != NULL)
+    {
+      p->receiver_sealed = pd_vault_seal (session, "prescription", "receiver", p->rx_uuid, p->receiver, error);
+      if (p->receiver_sealed == NULL)
+        return NULL;
+    }
   p->authored = normal_time (str (task, "authoredOn"));
   p->claim_until = normal_time (str (obj (obj (task, "restriction"), "period"), "end"));
   p->online = TRUE;
   engine_verdict (kb, bundle, &p->verdict, &p->has_block, &p->online);
   return g_steal_pointer (&p);
+}
+
+/* The receiver, sealed under the prescription's own uuid like the name. */
+static gboolean
+store_receiver (PdSession    *session,
+                gint64        rx_id,
+                const char   *uuid,
+                PdRxPrepared *p,
+                GError      **error)
+{
+  PdStore *store = pd_session_get_store (session);
+  g_autoptr(GBytes) sealed = p->receiver_sealed != NULL ? g_bytes_ref (p->receiver_sealed) : NULL;
+  sqlite3_stmt *stmt;
+
+  if (p->receiver != NULL && !g_str_equal (uuid, p->rx_uuid))
+    {
+      g_clear_pointer (&sealed, g_bytes_unref);
+      sealed = pd_vault_seal (session, "prescription", "receiver", uuid, p->receiver, error);
+      if (sealed == NULL)
+        return FALSE;
+    }
+  stmt = pd_store_prepare (store, "UPDATE prescription SET delivery = ?, receiver_sealed = ? WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, p->receiver != NULL);
+  bind_blob_or_null (stmt, 2, sealed);
+  sqlite3_bind_int64 (stmt, 3, rx_id);
+  return pd_store_step_done (store, stmt, error);
 }
 
 /* Inside the transaction: SQL only. */
@@ -496,6 +605,8 @@ pd_rx_cache_write (PdSession    *session,
     {
       if (has_open_outbox (store, uuid))
         status = NULL;   /* the pharmacist's own step is on its way: keep it */
+      else if (g_strcmp0 (status, "cancelled") != 0 && has_live_fill (store, uuid))
+        status = NULL;   /* dispensed here: the Task says approved, the pharmacy knows more */
       if (p->name != NULL && !g_str_equal (uuid, p->rx_uuid))
         {
           resealed = pd_vault_seal (session, "prescription", "patient_name", uuid, p->name, error);
@@ -553,7 +664,8 @@ pd_rx_cache_write (PdSession    *session,
     }
   rx_id = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
-  return store_lines (store, p->kb, rx_id, bundle, task, error);
+  return store_receiver (session, rx_id, uuid, p, error)
+         && store_lines (store, p->kb, rx_id, bundle, task, error);
 }
 
 gboolean
@@ -634,7 +746,8 @@ pd_rx_cache_dispensed (const char *system,
   PdStore *store = user_data;
   sqlite3_stmt *stmt = pd_store_prepare (store,
     "SELECT EXISTS (SELECT 1 FROM prescription p WHERE p.rx_system = ? AND p.rx_number = ?"
-    " AND (p.status = 'dispensed' OR EXISTS (SELECT 1 FROM dispense d WHERE d.prescription_id = p.id)))", NULL);
+    " AND (p.status = 'dispensed' OR EXISTS (SELECT 1 FROM dispense d WHERE d.prescription_id = p.id"
+    "      AND d.state IN ('dispensed', 'completed'))))", NULL);
   gboolean found = FALSE;
 
   if (stmt == NULL)
