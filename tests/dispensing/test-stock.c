@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pd-session.h"
@@ -430,7 +431,7 @@ test_suggest (void)
               "YP1094,X4,2025-01-01,2027-03-01,2\n"
               "YP1094,X5,2025-01-01,2027-04-01,1\n"
               "YP1094,X6,2025-01-01,2027-01-07,3\n"
-              "YP1098,Y1,2025-01-01,2027-01-20,3\n");
+              "YP1005,Y1,2025-01-01,2027-01-20,3\n");
   /* X4 emptied; X5's last box opened. */
   db_exec ("UPDATE stock_batch SET boxes_on_hand = 0 WHERE lot IN ('X4', 'X5');"
            "INSERT INTO trace_code (code, drug_code, batch_id, state, units_left, updated_at) VALUES"
@@ -460,7 +461,7 @@ test_suggest (void)
   later = pd_stock_suggest (store, "YP1094", "2027-04-01", "2027-04-05", &error);
   g_assert_no_error (error);
   assert_lots (later, "X3");
-  other = pd_stock_suggest (store, "YP1098", "2026-12-10", "2027-01-06", &error);
+  other = pd_stock_suggest (store, "YP1005", "2026-12-10", "2027-01-06", &error);
   g_assert_no_error (error);
   assert_lots (other, "Y1");
   close_store (store);
@@ -575,6 +576,92 @@ test_move (void)
   assert_audit_verifies ();
 }
 
+/* --- the demonstration stock ---------------------------------------------------- */
+
+static void
+assert_suggested (PdStore    *store,
+                  const char *code,
+                  const char *today,
+                  int         days,
+                  const char *lots)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) batches = NULL;
+  g_autoptr(GDateTime) t = NULL;
+  g_autoptr(GDateTime) end = NULL;
+  g_autofree char *course_end = NULL;
+  int y, m, d;
+
+  g_assert_cmpint (sscanf (today, "%d-%d-%d", &y, &m, &d), ==, 3);
+  t = g_date_time_new_utc (y, m, d, 12, 0, 0);
+  end = g_date_time_add_days (t, days - 1);
+  course_end = g_date_time_format (end, "%Y-%m-%d");
+  batches = pd_stock_suggest (store, code, today, course_end, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s, %d days from %s: %s", code, days, today, lots);
+  assert_lots (batches, lots);
+}
+
+/* scripts/demo's receipt (scripts/demo-receipt) shows every case: first
+ * expiry first, a lot refused for a long course but offered to a short
+ * one, an expired lot, a course that takes two lots, a drug out of stock;
+ * and every other drug of it fills a 28-day course. */
+static void
+test_demo_receipt (void)
+{
+  const char *today = "2027-03-10";
+  g_autofree char *script = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "scripts", "demo-receipt", NULL);
+  const char *argv[] = { script, today, NULL };
+  g_autofree char *text = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(JsonArray) none = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GHashTable) codes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer code;
+  int status = -1;
+  PdStore *store;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &text, &err, &status, NULL));
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (text, "code,lot,manufactured,expires,boxes\n"));
+  g_assert_cmpint (receive ("zhao", "demo-receipt.csv", text, &answer, NULL), ==, 0);
+  lines = g_strsplit (g_strstrip (text), "\n", -1);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (answer), "batches"), ==, g_strv_length (lines) - 1);
+  for (guint i = 1; lines[i] != NULL; i++)
+    g_hash_table_add (codes, g_strndup (lines[i], strcspn (lines[i], ",")));
+
+  /* The demo prescription of 左甲状腺素钠片 finds no stock. */
+  g_assert_false (g_hash_table_contains (codes, "YP1098"));
+  none = list ("YP1098");
+  g_assert_cmpuint (json_array_get_length (none), ==, 0);
+
+  store = open_store ();
+  /* 28 days: the near lot refused; 3 days: offered first. */
+  assert_suggested (store, "YP1001", today, 28, "AML-2");
+  assert_suggested (store, "YP1001", today, 7, "AML-1 AML-2");
+  assert_suggested (store, "YP1161", today, 3, "PCM-1 PCM-2");
+  assert_suggested (store, "YP1133", today, 5, "AMX-1 AMX-2");
+  /* A week is too long for 奥美拉唑's near lot; 氯雷他定's first lot expired. */
+  assert_suggested (store, "YP1171", today, 7, "OME-2");
+  assert_suggested (store, "YP1093", today, 1, "LOR-2");
+  /* 舍曲林: one box in the first lot, the rest in the next. */
+  assert_suggested (store, "YP1101", today, 28, "SER-1 SER-2");
+  g_assert_cmpint (db_int ("SELECT boxes_on_hand FROM stock_batch WHERE drug_code = 'YP1101' AND lot = 'SER-1'"), ==, 1);
+  /* Every drug received fills a 28-day course from some lot. */
+  g_hash_table_iter_init (&iter, codes);
+  while (g_hash_table_iter_next (&iter, &code, NULL))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) batches = pd_stock_suggest (store, code, today, "2027-04-06", &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (batches->len, >, 0);
+    }
+  close_store (store);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -589,6 +676,7 @@ main (int    argc,
   g_test_add_func ("/stock/list", test_list);
   g_test_add_func ("/stock/suggest", test_suggest);
   g_test_add_func ("/stock/move", test_move);
+  g_test_add_func ("/stock/demo-receipt", test_demo_receipt);
   shift_start (&shift, "stock");
   status = g_test_run ();
   shift_stop (&shift);
