@@ -50,6 +50,8 @@ pd_bench_run_table (const PdBench *benches,
       json_builder_add_int_value (out, (gint64) best_floor);
       json_builder_set_member_name (out, "floor_over_value_milli");
       json_builder_add_int_value (out, best > 0 ? (gint64) (1000.0 * best_floor / best) : 0);
+      if (bench->report != NULL)
+        bench->report (out);
       json_builder_end_object (out);
     }
 }

@@ -16,6 +16,8 @@ typedef struct {
   PdBenchFunc  run;
   const char  *floor_what;
   PdBenchFunc  floor;
+  /* Optional: more figures (latencies) for the JSON object, after the runs. */
+  void       (*report) (JsonBuilder *out);
 } PdBench;
 
 extern const PdBench pd_bench_review[];
@@ -26,6 +28,11 @@ extern const PdBench pd_bench_queue[];
 extern const guint   pd_bench_queue_n;
 extern const PdBench pd_bench_json[];
 extern const guint   pd_bench_json_n;
+extern const PdBench pd_bench_scan[];
+extern const guint   pd_bench_scan_n;
+/* scan.check's sizes: codes stored, scans checked per run. */
+extern guint         pd_bench_scan_codes;
+extern guint         pd_bench_scan_scans;
 
 void pd_bench_run_table (const PdBench *benches,
                          guint          n,

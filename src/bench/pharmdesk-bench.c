@@ -220,9 +220,13 @@ main (int    argc,
 {
   g_autofree char *filter = NULL;
   int repeat = 3;
+  int scan_codes = (int) pd_bench_scan_codes;
+  int scans = (int) pd_bench_scan_scans;
   GOptionEntry entries[] = {
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "Run only benchmarks whose name contains TEXT", "TEXT" },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Runs per benchmark (the best counts)", "N" },
+    { "scan-codes", 0, 0, G_OPTION_ARG_INT, &scan_codes, "scan.check: traceability codes stored (default 10,000,000)", "N" },
+    { "scans", 0, 0, G_OPTION_ARG_INT, &scans, "scan.check: scans checked per run (default 100,000)", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- PharmDesk's hot paths next to their floors");
@@ -239,6 +243,13 @@ main (int    argc,
       fprintf (stderr, "pharmdesk-bench: %s\n", error->message);
       return 2;
     }
+  if (scan_codes < 1000 || scans < 100)
+    {
+      fprintf (stderr, "pharmdesk-bench: --scan-codes takes at least 1000, --scans at least 100\n");
+      return 2;
+    }
+  pd_bench_scan_codes = (guint) scan_codes;
+  pd_bench_scan_scans = (guint) scans;
   workdir = g_dir_make_tmp ("pharmdesk-bench-XXXXXX", NULL);
 
   json_builder_begin_object (b);
@@ -250,6 +261,7 @@ main (int    argc,
   pd_bench_run_table (pd_bench_queue, pd_bench_queue_n, filter, repeat, b);
   pd_bench_run_table (pd_bench_sync, pd_bench_sync_n, filter, repeat, b);
   pd_bench_run_table (pd_bench_json, pd_bench_json_n, filter, repeat, b);
+  pd_bench_run_table (pd_bench_scan, pd_bench_scan_n, filter, repeat, b);
   json_builder_end_array (b);
   json_builder_end_object (b);
 
