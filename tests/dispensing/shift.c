@@ -34,13 +34,13 @@ remove_state_root (void)
   harness_done ();
 }
 
-static int
-run_cli (Shift       *s,
-         const char  *input,
-         const char  *user,
-         char       **out,
-         char       **err,
-         va_list      ap)
+int
+shift_cli_valist (Shift       *s,
+                  const char  *input,
+                  const char  *user,
+                  char       **out,
+                  char       **err,
+                  va_list      ap)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GSubprocess) proc = NULL;
@@ -97,7 +97,7 @@ shift_cli (Shift       *s,
   int status;
 
   va_start (ap, err);
-  status = run_cli (s, NULL, user, out, err, ap);
+  status = shift_cli_valist (s, NULL, user, out, err, ap);
   va_end (ap);
   return status;
 }
@@ -114,7 +114,7 @@ shift_cli_input (Shift       *s,
   int status;
 
   va_start (ap, err);
-  status = run_cli (s, input, user, out, err, ap);
+  status = shift_cli_valist (s, input, user, out, err, ap);
   va_end (ap);
   return status;
 }
@@ -208,19 +208,27 @@ shift_stop (Shift *s)
   g_clear_pointer (&s->ini, g_free);
 }
 
+JsonNode *
+shift_json (const char *text)
+{
+  g_autoptr(JsonParser) p = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (p, text, -1, &error);
+  g_assert_no_error (error);
+  return json_node_ref (json_parser_get_root (p));
+}
+
 JsonArray *
 shift_queue (Shift *s)
 {
   g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(JsonParser) p = json_parser_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
 
-  g_assert_cmpint (shift_cli (s, "wang", &out, &err, "queue", "list", NULL), ==, 0);
-  json_parser_load_from_data (p, out, -1, &error);
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (p)));
-  return json_array_ref (json_node_get_array (json_parser_get_root (p)));
+  g_assert_cmpint (shift_cli (s, "wang", &out, NULL, "queue", "list", NULL), ==, 0);
+  root = shift_json (out);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
+  return json_array_ref (json_node_get_array (root));
 }
 
 JsonObject *

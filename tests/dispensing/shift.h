@@ -50,8 +50,18 @@ int         shift_cli_input     (Shift       *s,
                                  char       **out,
                                  char       **err,
                                  ...) G_GNUC_NULL_TERMINATED;
+/* The same with the arguments as a va_list (NULL-terminated). */
+int         shift_cli_valist    (Shift       *s,
+                                 const char  *input,
+                                 const char  *user,
+                                 char       **out,
+                                 char       **err,
+                                 va_list      args);
 const char *shift_password_file (Shift       *s,
                                  const char  *user);
+
+/* A command's JSON answer, parsed (asserts that it parses). */
+JsonNode   *shift_json          (const char  *text);
 
 /* `queue list` as wang, parsed (the array). */
 JsonArray  *shift_queue         (Shift       *s);

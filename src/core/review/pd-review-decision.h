@@ -24,6 +24,7 @@ typedef enum {
   PD_REVIEW_ERROR_BLOCKED,        /* a blocking finding stands */
   PD_REVIEW_ERROR_NEEDS_REASON,   /* a major finding without a reason, a moderate one unacknowledged, a reject without reason */
   PD_REVIEW_ERROR_NOT_REVIEWABLE, /* cancelled, already decided */
+  PD_REVIEW_ERROR_CLAIMED,        /* another pharmacist's claim holds (pd-review-decidable.h) */
 } PdReviewError;
 
 extern const char * const pd_override_reasons[];
