@@ -8,8 +8,9 @@
 #include "pd-sandbox.h"
 #include "pd-sandbox-hospital.h"
 
-/* /sandbox/control/{clock,plant,bulk-load,faults,cancel}: for tests and benchmarks
- * only (--control), never under fault injection. */
+/* /sandbox/control/{clock,plant,bulk-load,faults,cancel,trace-codes}: for
+ * tests, demos and benchmarks only (--control), never under fault
+ * injection. */
 
 static void
 reply_error (SoupServerMessage *msg,
@@ -250,6 +251,9 @@ cancel_cb (SoupServer        *server,
   }
 }
 
+/* GET: the faults drawn so far. POST {"fault": KIND, "method": M, "path":
+ * P, "times": N}: the next N requests to path P (and of method M, when
+ * given) meet KIND, before any drawn by --faults; answers the report. */
 static void
 faults_cb (SoupServer        *server,
            SoupServerMessage *msg,
@@ -258,9 +262,85 @@ faults_cb (SoupServer        *server,
            gpointer           user_data)
 {
   PdSandbox *sandbox = user_data;
-  g_autoptr(JsonNode) report = pd_sandbox_faults_report (sandbox->faults);
+  g_autoptr(JsonNode) report = NULL;
 
+  if (g_str_equal (soup_server_message_get_method (msg), "POST"))
+    {
+      g_autofree char *parse_error = NULL;
+      g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
+      g_autoptr(GError) error = NULL;
+      JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+      gint64 times = o != NULL ? json_object_get_int_member_with_default (o, "times", 1) : 0;
+
+      if (o == NULL || pd_json_str (o, "fault") == NULL || pd_json_str (o, "path") == NULL || times < 1 || times > 1000000)
+        {
+          reply_error (msg, 400, "POST {\\\"fault\\\": KIND, \\\"path\\\": PATH, \\\"method\\\": METHOD, \\\"times\\\": 1 to 1000000}");
+          return;
+        }
+      if (sandbox->faults == NULL)
+        sandbox->faults = pd_sandbox_faults_new ("", sandbox->seed, NULL);
+      if (!pd_sandbox_faults_arm (sandbox->faults, pd_json_str (o, "fault"), pd_json_str (o, "method"),
+                                  pd_json_str (o, "path"), (guint) times, &error))
+        {
+          g_autofree char *text = g_strescape (error->message, NULL);
+
+          reply_error (msg, 400, text);
+          return;
+        }
+    }
+  report = pd_sandbox_faults_report (sandbox->faults);
   pd_sandbox_reply_json (msg, 200, "application/json", report);
+}
+
+/* {"drug": product code, "count": 1 to 1000 (1 when absent)} →
+ * {"codes": [20 digits, …]}; an OperationOutcome when refused. */
+static void
+trace_codes_cb (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  PdSandbox *sandbox = user_data;
+  g_autofree char *parse_error = NULL;
+  g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
+  JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  const char *drug = pd_json_str (o, "drug");
+  JsonNode *count = o != NULL ? json_object_get_member (o, "count") : NULL;
+  g_autoptr(GPtrArray) codes = NULL;
+  g_autofree char *problem = NULL;
+  gint64 n = 1;
+  guint status;
+
+  if (count != NULL && (!JSON_NODE_HOLDS_VALUE (count) || json_node_get_value_type (count) != G_TYPE_INT64))
+    n = 0;
+  else if (count != NULL)
+    n = json_node_get_int (count);
+  if (!g_str_equal (soup_server_message_get_method (msg), "POST") || drug == NULL || n < 1 || n > 1000)
+    {
+      pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "POST {\"drug\": a product code of drugs.csv, \"count\": 1 to 1000}");
+      return;
+    }
+  status = pd_sandbox_trace_codes_issue (sandbox, drug, (guint) n, &codes, &problem);
+  if (status != 200)
+    {
+      pd_sandbox_fhir_reply_outcome (msg, status, status == 404 ? "not-found" : "exception", problem);
+      return;
+    }
+  {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) node = NULL;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "codes");
+    json_builder_begin_array (b);
+    for (guint i = 0; i < codes->len; i++)
+      json_builder_add_string_value (b, codes->pdata[i]);
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    node = json_builder_get_root (b);
+    pd_sandbox_reply_json (msg, 200, "application/json", node);
+  }
 }
 
 void
@@ -271,4 +351,5 @@ pd_sandbox_control_register (PdSandbox *sandbox)
   soup_server_add_handler (sandbox->server, "/sandbox/control/bulk-load", bulk_cb, sandbox, NULL);
   soup_server_add_handler (sandbox->server, "/sandbox/control/faults", faults_cb, sandbox, NULL);
   soup_server_add_handler (sandbox->server, "/sandbox/control/cancel", cancel_cb, sandbox, NULL);
+  soup_server_add_handler (sandbox->server, "/sandbox/control/trace-codes", trace_codes_cb, sandbox, NULL);
 }

@@ -40,6 +40,15 @@ typedef struct {
   char    *copy_body;
 } LogEntry;
 
+/* A fault a test asked for (POST /sandbox/control/faults): the next
+ * `times` requests to `path` (of `method`, when not NULL) meet it. */
+typedef struct {
+  Fault  fault;
+  char  *method;
+  char  *path;
+  guint  times;
+} Armed;
+
 struct _PdSandboxFaults
 {
   double   p[N_FAULTS];
@@ -48,7 +57,18 @@ struct _PdSandboxFaults
   GMutex   lock;
   guint64  requests;
   GQueue   log;            /* of LogEntry */
+  GQueue   armed;          /* of Armed, the oldest first */
 };
+
+static void
+armed_free (gpointer data)
+{
+  Armed *a = data;
+
+  g_free (a->method);
+  g_free (a->path);
+  g_free (a);
+}
 
 static void
 log_entry_free (gpointer data)
@@ -144,12 +164,73 @@ pd_sandbox_faults_free (PdSandboxFaults *faults)
     return;
   g_rand_free (faults->rand);
   g_queue_clear_full (&faults->log, log_entry_free);
+  g_queue_clear_full (&faults->armed, armed_free);
   g_mutex_clear (&faults->lock);
   g_free (faults);
 }
 
+gboolean
+pd_sandbox_faults_arm (PdSandboxFaults *faults,
+                       const char      *fault,
+                       const char      *method,
+                       const char      *path,
+                       guint            times,
+                       GError         **error)
+{
+  Armed *a;
+
+  for (Fault k = 1; k < N_FAULTS; k++)
+    if (g_str_equal (fault, fault_names[k]))
+      {
+        a = g_new0 (Armed, 1);
+        a->fault = k;
+        a->method = g_strdup (method);
+        /* /fhir and /fhir/ are one path */
+        a->path = g_str_has_suffix (path, "/") && strlen (path) > 1 ? g_strndup (path, strlen (path) - 1) : g_strdup (path);
+        a->times = times;
+        g_mutex_lock (&faults->lock);
+        g_queue_push_tail (&faults->armed, a);
+        g_mutex_unlock (&faults->lock);
+        return TRUE;
+      }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "unknown fault “%s” (drop-request, drop-response, http-500, garbage, duplicate)", fault);
+  return FALSE;
+}
+
+/* The first armed fault this request meets, used once; FAULT_NONE when
+ * none. Called with the lock held. */
 static Fault
-draw (PdSandboxFaults *f)
+take_armed (PdSandboxFaults   *f,
+            SoupServerMessage *msg,
+            const char        *path)
+{
+  gsize len = strlen (path);
+
+  if (len > 1 && path[len - 1] == '/')
+    len--;
+  for (GList *l = f->armed.head; l != NULL; l = l->next)
+    {
+      Armed *a = l->data;
+      Fault fault = a->fault;
+
+      if ((a->method != NULL && !g_str_equal (a->method, soup_server_message_get_method (msg)))
+          || strlen (a->path) != len || strncmp (a->path, path, len) != 0)
+        continue;
+      if (--a->times == 0)
+        {
+          g_queue_delete_link (&f->armed, l);
+          armed_free (a);
+        }
+      return fault;
+    }
+  return FAULT_NONE;
+}
+
+static Fault
+draw (PdSandboxFaults   *f,
+      SoupServerMessage *msg,
+      const char        *path)
 {
   double r, acc = 0;
   Fault chosen = FAULT_NONE;
@@ -158,6 +239,12 @@ draw (PdSandboxFaults *f)
     return FAULT_NONE;
   g_mutex_lock (&f->lock);
   f->requests++;
+  chosen = take_armed (f, msg, path);
+  if (chosen != FAULT_NONE)
+    {
+      g_mutex_unlock (&f->lock);
+      return chosen;
+    }
   r = g_rand_double (f->rand);
   for (Fault k = 1; k < N_FAULTS; k++)
     {
@@ -368,7 +455,7 @@ service_cb (SoupServer        *server,
   Service *service = user_data;
   PdSandboxFaults *faults = service->sandbox->faults;
 
-  run_with_fault (service, msg, path, draw (faults));
+  run_with_fault (service, msg, path, draw (faults, msg, path));
   if (faults != NULL && faults->delay_ms > 0 && soup_server_message_get_status (msg) != 0)
     {
       Delayed *d = g_new0 (Delayed, 1);

@@ -26,6 +26,7 @@ static const Allowed allowed[] = {
   { "AllergyIntolerance", { "patient", NULL } },
   { "Observation", { "patient", "code", NULL } },
   { "AuditEvent", { "entity-name", "_sort", "_count", NULL } },
+  { "MedicationDispense", { "prescription", "identifier", NULL } },
 };
 
 static const char *includes[] = {
@@ -389,13 +390,14 @@ search_medication_requests (PdSandbox         *sandbox,
   page_reply (&page, msg, NULL);
 }
 
-/* Every id matching any of the comma-separated values of `param`. */
+/* Every id matching any of the comma-separated values of `param`; a
+ * value without a '/' takes `type_prefix` (patient=ID means Patient/ID). */
 static GPtrArray *
 lookup_any (PdSandbox  *sandbox,
             const char *type,
             const char *param,
             const char *values,
-            gboolean    patient_reference)
+            const char *type_prefix)
 {
   GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
@@ -403,9 +405,8 @@ lookup_any (PdSandbox  *sandbox,
 
   for (guint i = 0; each[i] != NULL; i++)
     {
-      /* patient= takes an id or Patient/id */
-      g_autofree char *value = patient_reference && strchr (each[i], '/') == NULL
-                               ? g_strconcat ("Patient/", each[i], NULL) : g_strdup (each[i]);
+      g_autofree char *value = type_prefix != NULL && strchr (each[i], '/') == NULL
+                               ? g_strconcat (type_prefix, each[i], NULL) : g_strdup (each[i]);
       g_autoptr(GPtrArray) got = pd_sandbox_fhir_lookup (sandbox, type, param, value);
 
       for (guint k = 0; k < got->len; k++)
@@ -420,21 +421,23 @@ lookup_any (PdSandbox  *sandbox,
   return ids;
 }
 
-/* Provenance?target=, Condition|AllergyIntolerance?patient=,
- * Observation?patient=&code= */
+/* type?key=…[&filter=…]: the resources any of key's values points at
+ * (a bare id takes `prefix`), those of them that filter's values also
+ * point at when it is given. */
 static void
 search_indexed (PdSandbox         *sandbox,
                 SoupServerMessage *msg,
                 const char        *type,
-                GPtrArray         *q)
+                GPtrArray         *q,
+                const char        *key,
+                const char        *prefix,
+                const char        *filter)
 {
-  gboolean provenance = g_str_equal (type, "Provenance");
-  const char *key = provenance ? "target" : "patient";
   const char *value = query_get (q, key);
-  const char *code = query_get (q, "code");
+  const char *also = filter != NULL ? query_get (q, filter) : NULL;
   g_autoptr(GPtrArray) ids = NULL;
-  g_autoptr(GPtrArray) with_code = NULL;
-  g_autoptr(GHashTable) coded = NULL;
+  g_autoptr(GPtrArray) with_also = NULL;
+  g_autoptr(GHashTable) kept = NULL;
   Page page;
 
   if (value == NULL)
@@ -444,20 +447,20 @@ search_indexed (PdSandbox         *sandbox,
       pd_sandbox_fhir_reply_outcome (msg, 400, "required", text);
       return;
     }
-  ids = lookup_any (sandbox, type, key, value, !provenance);
-  if (code != NULL)
+  ids = lookup_any (sandbox, type, key, value, prefix);
+  if (also != NULL)
     {
-      with_code = lookup_any (sandbox, type, "code", code, FALSE);
-      coded = g_hash_table_new (g_str_hash, g_str_equal);
-      for (guint i = 0; i < with_code->len; i++)
-        g_hash_table_add (coded, with_code->pdata[i]);
+      with_also = lookup_any (sandbox, type, filter, also, NULL);
+      kept = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint i = 0; i < with_also->len; i++)
+        g_hash_table_add (kept, with_also->pdata[i]);
     }
   page_begin (&page, sandbox);
   for (guint i = 0; i < ids->len; i++)
     {
       g_autofree char *body = NULL;
 
-      if (coded != NULL && !g_hash_table_contains (coded, ids->pdata[i]))
+      if (kept != NULL && !g_hash_table_contains (kept, ids->pdata[i]))
         continue;
       body = pd_sandbox_fhir_stored (sandbox, type, ids->pdata[i], 0, NULL);
       if (body != NULL)
@@ -527,6 +530,14 @@ pd_sandbox_fhir_search (PdSandbox         *sandbox,
     search_medication_requests (sandbox, msg, q);
   else if (g_str_equal (type, "AuditEvent"))
     search_audit_events (sandbox, msg, q);
+  else if (g_str_equal (type, "Provenance"))
+    search_indexed (sandbox, msg, type, q, "target", NULL, NULL);
+  /* A prescription's dispenses (every fill, every status), or by the
+   * identifier a conditional create names. */
+  else if (g_str_equal (type, "MedicationDispense") && query_get (q, "prescription") != NULL)
+    search_indexed (sandbox, msg, type, q, "prescription", "MedicationRequest/", "identifier");
+  else if (g_str_equal (type, "MedicationDispense"))
+    search_indexed (sandbox, msg, type, q, "identifier", NULL, NULL);
   else
-    search_indexed (sandbox, msg, type, q);
+    search_indexed (sandbox, msg, type, q, "patient", "Patient/", "code");
 }

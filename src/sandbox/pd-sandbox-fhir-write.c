@@ -9,25 +9,24 @@
 #include "pd-sandbox-hospital.h"
 
 /* What the pharmacy may write (hospital.md): Task claims, releases and
- * decisions under If-Match, DetectedIssue and Provenance, one
- * MedicationDispense per prescription, and all of it in one transaction
- * Bundle. Each write runs in one SQLite transaction, so a refused entry
- * leaves nothing behind. */
+ * decisions under If-Match, DetectedIssue and Provenance, MedicationDispenses
+ * (created under If-None-Exist, handed over or stopped under If-Match:
+ * pd-sandbox-dispense.c), the audit anchor, and all of it in one
+ * transaction Bundle. Each write runs in one SQLite transaction, so a
+ * refused entry leaves nothing behind. */
 
 /* What a pharmacy may change in a Task; everything else is the
  * hospital's (the prescription itself). */
-static const char *task_mutable[] = {
+static const char * const task_mutable[] = {
   "status", "owner", "restriction", "businessStatus", "statusReason", "output", "identifier",
-  "meta", "lastModified",
+  "meta", "lastModified", NULL
 };
 
 static const char *creatable[] = { "DetectedIssue", "Provenance", "MedicationDispense", "AuditEvent" };
 
 typedef struct {
-  PdSandbox *sandbox;
-  guint      status;       /* the refusal's HTTP status */
-  const char *code;        /* its OperationOutcome issue code */
-  char      *problem;
+  PdSandbox        *sandbox;
+  PdSandboxRefusal  refusal;
 } Write;
 
 typedef struct {
@@ -61,42 +60,23 @@ refuse (Write      *w,
 {
   va_list ap;
 
+  pd_sandbox_refusal_clear (&w->refusal);
   va_start (ap, format);
-  g_free (w->problem);
-  w->problem = g_strdup_vprintf (format, ap);
+  w->refusal.problem = g_strdup_vprintf (format, ap);
   va_end (ap);
-  w->status = status;
-  w->code = code;
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, w->problem);
+  w->refusal.status = status;
+  w->refusal.code = code;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, w->refusal.problem);
   return FALSE;
 }
 
+/* A refusal the dispense rules made, as this write's. */
 static gboolean
-is_mutable (const char *member)
+refused (Write   *w,
+         GError **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (task_mutable); i++)
-    if (g_str_equal (task_mutable[i], member))
-      return TRUE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, w->refusal.problem);
   return FALSE;
-}
-
-/* The first member outside task_mutable that differs, or NULL. */
-static const char *
-changed_member (JsonObject *old,
-                JsonObject *new)
-{
-  g_autoptr(GList) old_members = json_object_get_members (old);
-  g_autoptr(GList) new_members = json_object_get_members (new);
-
-  for (GList *l = old_members; l != NULL; l = l->next)
-    if (!is_mutable (l->data)
-        && (!json_object_has_member (new, l->data)
-            || !json_node_equal (json_object_get_member (old, l->data), json_object_get_member (new, l->data))))
-      return l->data;
-  for (GList *l = new_members; l != NULL; l = l->next)
-    if (!is_mutable (l->data) && !json_object_has_member (old, l->data))
-      return l->data;
-  return NULL;
 }
 
 /* W/"3" or "3" */
@@ -146,6 +126,36 @@ store_version (Write      *w,
   return TRUE;
 }
 
+/* The current version of Type/id when If-Match names it: 428 without
+ * If-Match, 412 when another write came first. */
+static gboolean
+load_if_match (Write       *w,
+               const char  *type,
+               const char  *id,
+               const char  *if_match,
+               JsonObject **current,
+               GError     **error)
+{
+  gint64 version = 0, wanted = 0;
+  const char *now, *owner;
+  g_autofree char *who = NULL;
+
+  if (if_match == NULL)
+    return refuse (w, error, 428, "required", "PUT %s/%s needs If-Match: W/\"versionId\"", type, id);
+  if (!parse_etag (if_match, &wanted))
+    return refuse (w, error, 400, "invalid", "If-Match “%s” is not W/\"versionId\"", if_match);
+  *current = pd_sandbox_fhir_load (w->sandbox, type, id, &version);
+  if (*current == NULL)
+    return refuse (w, error, 404, "not-found", "no %s/%s", type, id);
+  if (version == wanted)
+    return TRUE;
+  now = pd_json_str (*current, "status");
+  owner = pd_json_str (pd_json_obj (*current, "owner"), "reference");
+  who = g_str_equal (type, "Task") ? g_strdup_printf (", owner %s", owner != NULL ? owner : "none") : g_strdup ("");
+  return refuse (w, error, 412, "conflict", "%s/%s is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT ": status %s%s",
+                 type, id, version, wanted, now != NULL ? now : "none", who);
+}
+
 /* PUT Task/{id} with If-Match: claim, release, decision. */
 static gboolean
 put_task (Write      *w,
@@ -156,25 +166,11 @@ put_task (Write      *w,
           GError    **error)
 {
   g_autoptr(JsonObject) current = NULL;
-  gint64 version = 0, wanted = 0;
   const char *now, *next, *changed;
 
-  if (if_match == NULL)
-    return refuse (w, error, 428, "required", "PUT Task/%s needs If-Match: W/\"versionId\"", id);
-  if (!parse_etag (if_match, &wanted))
-    return refuse (w, error, 400, "invalid", "If-Match “%s” is not W/\"versionId\"", if_match);
-  current = pd_sandbox_fhir_load (w->sandbox, "Task", id, &version);
-  if (current == NULL)
-    return refuse (w, error, 404, "not-found", "no Task/%s", id);
+  if (!load_if_match (w, "Task", id, if_match, &current, error))
+    return FALSE;
   now = pd_json_str (current, "status");
-  if (version != wanted)
-    {
-      const char *owner = pd_json_str (pd_json_obj (current, "owner"), "reference");
-
-      return refuse (w, error, 412, "conflict", "Task/%s is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT
-                     ": status %s, owner %s", id, version, wanted, now != NULL ? now : "none",
-                     owner != NULL ? owner : "none");
-    }
   if (g_strcmp0 (pd_json_str (task, "resourceType"), "Task") != 0
       || (json_object_has_member (task, "id") && g_strcmp0 (pd_json_str (task, "id"), id) != 0))
     return refuse (w, error, 400, "invalid", "the body is not Task/%s", id);
@@ -193,11 +189,52 @@ put_task (Write      *w,
     return refuse (w, error, 422, "business-rule", "a claim (received) names its owner");
   if (g_str_equal (next, "requested") && json_object_has_member (task, "owner"))
     return refuse (w, error, 422, "business-rule", "a release (requested) has no owner");
-  changed = changed_member (current, task);
+  changed = pd_sandbox_fhir_changed_member (current, task, task_mutable);
   if (changed != NULL)
     return refuse (w, error, 422, "business-rule", "Task.%s is the hospital's and may not change", changed);
   json_object_set_string_member (task, "id", id);
   return store_version (w, task, out, 200, error);
+}
+
+/* PUT MedicationDispense/{id} with If-Match: the handover (completed) or
+ * the stop of a fill's dispense. */
+static gboolean
+put_dispense (Write      *w,
+              const char *id,
+              const char *if_match,
+              JsonObject *dispense,
+              Written    *out,
+              GError    **error)
+{
+  g_autoptr(JsonObject) current = NULL;
+
+  if (!load_if_match (w, "MedicationDispense", id, if_match, &current, error))
+    return FALSE;
+  if (g_strcmp0 (pd_json_str (dispense, "resourceType"), "MedicationDispense") != 0
+      || (json_object_has_member (dispense, "id") && g_strcmp0 (pd_json_str (dispense, "id"), id) != 0))
+    return refuse (w, error, 400, "invalid", "the body is not MedicationDispense/%s", id);
+  json_object_set_string_member (dispense, "id", id);
+  if (!pd_sandbox_dispense_check_update (w->sandbox, current, dispense, &w->refusal))
+    return refused (w, error);
+  return store_version (w, dispense, out, 200, error);
+}
+
+/* PUT Task/{id} or MedicationDispense/{id}; 405 for anything else. */
+static gboolean
+put (Write      *w,
+     const char *url,
+     const char *if_match,
+     JsonObject *resource,
+     Written    *out,
+     GError    **error)
+{
+  g_auto(GStrv) parts = g_strsplit (url, "/", -1);
+
+  if (g_strv_length (parts) == 2 && *parts[1] != '\0' && g_str_equal (parts[0], "Task"))
+    return put_task (w, parts[1], if_match, resource, out, error);
+  if (g_strv_length (parts) == 2 && *parts[1] != '\0' && g_str_equal (parts[0], "MedicationDispense"))
+    return put_dispense (w, parts[1], if_match, resource, out, error);
+  return refuse (w, error, 405, "not-supported", "a pharmacy PUTs Task/{id} and MedicationDispense/{id} only, not %s", url);
 }
 
 /* identifier=system|value, the only If-None-Exist this sandbox knows. */
@@ -234,62 +271,6 @@ existing_match (Write      *w,
       out->status = 200;
       *found = TRUE;
     }
-  return TRUE;
-}
-
-/* One dispense per prescription (groupIdentifier), never of a cancelled one. */
-static gboolean
-check_dispense (Write      *w,
-                JsonObject *dispense,
-                const char *id,
-                GError    **error)
-{
-  JsonNode *n = json_object_get_member (dispense, "authorizingPrescription");
-  JsonArray *refs = n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-  g_autofree char *key = NULL;
-  sqlite3_stmt *stmt;
-
-  if (refs == NULL || json_array_get_length (refs) == 0)
-    return refuse (w, error, 422, "required", "a MedicationDispense names its authorizingPrescription");
-  for (guint i = 0; i < json_array_get_length (refs); i++)
-    {
-      JsonNode *e = json_array_get_element (refs, i);
-      const char *ref = JSON_NODE_HOLDS_OBJECT (e) ? pd_json_str (json_node_get_object (e), "reference") : NULL;
-      g_autoptr(JsonObject) mr = NULL;
-      JsonObject *group;
-
-      if (ref == NULL || !g_str_has_prefix (ref, "MedicationRequest/"))
-        return refuse (w, error, 422, "invalid", "authorizingPrescription[%u] is not MedicationRequest/id", i);
-      mr = pd_sandbox_fhir_load (w->sandbox, "MedicationRequest", ref + strlen ("MedicationRequest/"), NULL);
-      if (mr == NULL)
-        return refuse (w, error, 422, "not-found", "no %s", ref);
-      if (g_strcmp0 (pd_json_str (mr, "status"), "active") != 0)
-        return refuse (w, error, 409, "conflict", "%s is %s, not active", ref, pd_json_str (mr, "status"));
-      group = pd_json_obj (mr, "groupIdentifier");
-      if (key == NULL)
-        key = group != NULL ? g_strconcat (pd_json_str (group, "system") ? pd_json_str (group, "system") : "", "|",
-                                           pd_json_str (group, "value") ? pd_json_str (group, "value") : "", NULL)
-                            : g_strdup (ref);
-    }
-  stmt = pd_store_prepare (w->sandbox->store, "SELECT dispense_id FROM rx_dispense WHERE prescription = ?", error);
-  if (stmt == NULL)
-    return refuse (w, error, 500, "exception", "the sandbox's store failed");
-  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      g_autofree char *other = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-
-      sqlite3_reset (stmt);
-      return refuse (w, error, 409, "duplicate", "prescription %s was already dispensed as MedicationDispense/%s", key, other);
-    }
-  sqlite3_reset (stmt);
-  stmt = pd_store_prepare (w->sandbox->store, "INSERT INTO rx_dispense (prescription, dispense_id) VALUES (?, ?)", error);
-  if (stmt == NULL)
-    return refuse (w, error, 500, "exception", "the sandbox's store failed");
-  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
-  if (!pd_store_step_done (w->sandbox->store, stmt, error))
-    return refuse (w, error, 500, "exception", "the sandbox's store failed");
   return TRUE;
 }
 
@@ -404,6 +385,7 @@ static gboolean
 create (Write      *w,
         JsonObject *resource,
         const char *id,
+        const char *if_none_exist,
         Written    *out,
         GError    **error)
 {
@@ -425,8 +407,9 @@ create (Write      *w,
     }
   json_object_set_string_member (resource, "id", id);
   json_object_remove_member (resource, "meta");
-  if (g_str_equal (type, "MedicationDispense") && !check_dispense (w, resource, id, error))
-    return FALSE;
+  if (g_str_equal (type, "MedicationDispense")
+      && !pd_sandbox_dispense_check_new (w->sandbox, resource, if_none_exist, &w->refusal))
+    return refused (w, error);
   if (g_str_equal (type, "AuditEvent") && !check_audit_event (w, resource, error))
     return FALSE;
   return store_version (w, resource, out, 201, error);
@@ -438,9 +421,8 @@ static void
 reply_refused (SoupServerMessage *msg,
                Write             *w)
 {
-  pd_sandbox_fhir_reply_outcome (msg, w->status != 0 ? w->status : 500, w->code != NULL ? w->code : "exception",
-                                 w->problem != NULL ? w->problem : "the write failed");
-  g_free (w->problem);
+  pd_sandbox_fhir_reply_refusal (msg, &w->refusal);
+  pd_sandbox_refusal_clear (&w->refusal);
 }
 
 static void
@@ -477,13 +459,17 @@ write_single (PdStore  *store,
   gboolean found = FALSE;
 
   if (s->id != NULL)
-    return put_task (&s->w, s->id, s->header, s->resource, &s->out, error);
+    {
+      g_autofree char *url = g_strconcat (s->type, "/", s->id, NULL);
+
+      return put (&s->w, url, s->header, s->resource, &s->out, error);
+    }
   if (!existing_match (&s->w, s->type, s->header, &s->out, &found, error))
     return FALSE;
-  return found || create (&s->w, s->resource, NULL, &s->out, error);
+  return found || create (&s->w, s->resource, NULL, s->header, &s->out, error);
 }
 
-/* PUT Task/{id}, POST Type */
+/* PUT Task/{id} or MedicationDispense/{id}, POST Type */
 static void
 write_one (PdSandbox         *sandbox,
            SoupServerMessage *msg,
@@ -494,7 +480,7 @@ write_one (PdSandbox         *sandbox,
   g_autoptr(JsonNode) root = pd_sandbox_read_json (msg, &parse_error);
   g_autoptr(GError) error = NULL;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
-  Single s = { { sandbox, 0, NULL, NULL }, type, id, NULL, NULL, { NULL } };
+  Single s = { { sandbox, { 0 } }, type, id, NULL, NULL, { NULL } };
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
@@ -502,7 +488,7 @@ write_one (PdSandbox         *sandbox,
       return;
     }
   s.resource = json_node_get_object (root);
-  if (id == NULL && g_strcmp0 (pd_json_str (s.resource, "resourceType"), type) != 0)
+  if (g_strcmp0 (pd_json_str (s.resource, "resourceType"), type) != 0)
     {
       pd_sandbox_fhir_reply_outcome (msg, 400, "invalid", "the body's resourceType is not the URL's");
       return;
@@ -604,32 +590,27 @@ write_transaction (PdStore  *store,
         continue;   /* If-None-Exist matched: nothing to create */
       if (g_str_equal (pd_json_str (req, "method"), "POST"))
         {
-          if (!create (&t->w, pd_json_obj (e, "resource"), ids->pdata[i], &t->out[i], error))
+          if (!create (&t->w, pd_json_obj (e, "resource"), ids->pdata[i], pd_json_str (req, "ifNoneExist"), &t->out[i], error))
             goto failed;
         }
-      else if (g_str_has_prefix (url, "Task/") && strchr (url + 5, '/') == NULL && url[5] != '\0')
-        {
-          if (!put_task (&t->w, url + 5, pd_json_str (req, "ifMatch"), pd_json_obj (e, "resource"), &t->out[i], error))
-            goto failed;
-        }
-      else
-        return refuse (&t->w, error, 405, "not-supported", "entry %u: a pharmacy PUTs Task/{id} only, not %s", i, url);
+      else if (!put (&t->w, url, pd_json_str (req, "ifMatch"), pd_json_obj (e, "resource"), &t->out[i], error))
+        goto failed;
     }
   return TRUE;
 
 failed:
   {
     /* Name the entry that failed the whole transaction. */
-    g_autofree char *problem = g_steal_pointer (&t->w.problem);
+    g_autofree char *problem = g_steal_pointer (&t->w.refusal.problem);
 
     for (guint i = 0; i < n; i++)
       if (t->out[i].id == NULL)
         {
-          t->w.problem = g_strdup_printf ("entry %u: %s", i, problem);
+          t->w.refusal.problem = g_strdup_printf ("entry %u: %s", i, problem);
           break;
         }
-    if (t->w.problem == NULL)
-      t->w.problem = g_steal_pointer (&problem);
+    if (t->w.refusal.problem == NULL)
+      t->w.refusal.problem = g_steal_pointer (&problem);
     return FALSE;
   }
 }
@@ -643,7 +624,7 @@ transaction (PdSandbox         *sandbox,
   g_autoptr(GError) error = NULL;
   JsonObject *bundle = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   JsonNode *entries = bundle != NULL ? json_object_get_member (bundle, "entry") : NULL;
-  Transaction t = { { sandbox, 0, NULL, NULL }, NULL, NULL };
+  Transaction t = { { sandbox, { 0 } }, NULL, NULL };
   GString *body;
   guint n;
 
@@ -700,9 +681,11 @@ pd_sandbox_fhir_write (PdSandbox         *sandbox,
     transaction (sandbox, msg);
   else if (g_str_equal (method, "POST") && n == 1)
     write_one (sandbox, msg, parts[0], NULL);
-  else if (g_str_equal (method, "PUT") && n == 2 && g_str_equal (parts[0], "Task") && *parts[1] != '\0')
-    write_one (sandbox, msg, "Task", parts[1]);
+  else if (g_str_equal (method, "PUT") && n == 2 && (g_str_equal (parts[0], "Task") || g_str_equal (parts[0], "MedicationDispense"))
+           && *parts[1] != '\0')
+    write_one (sandbox, msg, parts[0], parts[1]);
   else
     pd_sandbox_fhir_reply_outcome (msg, 405, "not-supported",
-                                   "a pharmacy writes PUT Task/{id}, POST DetectedIssue|Provenance|MedicationDispense|AuditEvent and POST / (transaction)");
+                                   "a pharmacy writes PUT Task/{id} and MedicationDispense/{id}, POST DetectedIssue|Provenance|MedicationDispense|AuditEvent"
+                                   " and POST / (transaction)");
 }

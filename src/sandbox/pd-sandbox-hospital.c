@@ -19,7 +19,8 @@
 
 JsonNode *
 pd_sandbox_fhir_outcome (const char *code,
-                         const char *text)
+                         const char *text,
+                         const char *expression)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -35,6 +36,13 @@ pd_sandbox_fhir_outcome (const char *code,
   json_builder_add_string_value (b, code);
   json_builder_set_member_name (b, "diagnostics");
   json_builder_add_string_value (b, text);
+  if (expression != NULL)
+    {
+      json_builder_set_member_name (b, "expression");
+      json_builder_begin_array (b);
+      json_builder_add_string_value (b, expression);
+      json_builder_end_array (b);
+    }
   json_builder_end_object (b);
   json_builder_end_array (b);
   json_builder_end_object (b);
@@ -47,9 +55,27 @@ pd_sandbox_fhir_reply_outcome (SoupServerMessage *msg,
                                const char        *code,
                                const char        *text)
 {
-  g_autoptr(JsonNode) node = pd_sandbox_fhir_outcome (code, text);
+  g_autoptr(JsonNode) node = pd_sandbox_fhir_outcome (code, text, NULL);
 
   pd_sandbox_reply_json (msg, status, FHIR_JSON, node);
+}
+
+void
+pd_sandbox_fhir_reply_refusal (SoupServerMessage      *msg,
+                               const PdSandboxRefusal *refusal)
+{
+  g_autoptr(JsonNode) node = pd_sandbox_fhir_outcome (refusal->code != NULL ? refusal->code : "exception",
+                                                      refusal->problem != NULL ? refusal->problem : "the write failed",
+                                                      refusal->expression);
+
+  pd_sandbox_reply_json (msg, refusal->status != 0 ? refusal->status : 500, FHIR_JSON, node);
+}
+
+void
+pd_sandbox_refusal_clear (PdSandboxRefusal *refusal)
+{
+  g_clear_pointer (&refusal->problem, g_free);
+  g_clear_pointer (&refusal->expression, g_free);
 }
 
 char *
@@ -343,19 +369,62 @@ pd_sandbox_counter_next (PdSandbox  *sandbox,
                          const char *name,
                          GError    **error)
 {
+  return pd_sandbox_counter_take (sandbox, name, 1, error);
+}
+
+/* Takes the next n values of a hospital counter, inside the caller's
+ * transaction: the last of them, or -1. */
+gint64
+pd_sandbox_counter_take (PdSandbox  *sandbox,
+                         const char *name,
+                         gint64      n,
+                         GError    **error)
+{
   sqlite3_stmt *stmt = pd_store_prepare (sandbox->store,
-    "UPDATE hospital_counter SET value = value + 1 WHERE name = ? RETURNING value", error);
+    "UPDATE hospital_counter SET value = value + ? WHERE name = ? RETURNING value", error);
   gint64 value = -1;
 
   if (stmt == NULL)
     return -1;
-  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 1, n);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
   if (sqlite3_step (stmt) == SQLITE_ROW)
     value = sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
   if (value < 0)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no hospital counter %s", name);
   return value;
+}
+
+static gboolean
+listed (const char * const *members,
+        const char         *member)
+{
+  for (guint i = 0; members[i] != NULL; i++)
+    if (g_str_equal (members[i], member))
+      return TRUE;
+  return FALSE;
+}
+
+/* The first member outside `mutable_members` (NULL-terminated) that an
+ * update adds, removes or changes, or NULL. */
+const char *
+pd_sandbox_fhir_changed_member (JsonObject         *old,
+                                JsonObject         *new,
+                                const char * const *mutable_members)
+{
+  g_autoptr(GList) old_members = json_object_get_members (old);
+  g_autoptr(GList) new_members = json_object_get_members (new);
+
+  for (GList *l = old_members; l != NULL; l = l->next)
+    if (!listed (mutable_members, l->data)
+        && (!json_object_has_member (new, l->data)
+            || !json_node_equal (json_object_get_member (old, l->data), json_object_get_member (new, l->data))))
+      return l->data;
+  for (GList *l = new_members; l != NULL; l = l->next)
+    if (!listed (mutable_members, l->data) && !json_object_has_member (old, l->data))
+      return l->data;
+  return NULL;
 }
 
 char *

@@ -10,6 +10,17 @@ G_BEGIN_DECLS
 /* groupIdentifier.system of the sandbox hospital's prescriptions */
 #define PD_SANDBOX_RX_SYSTEM "urn:hospital:rx"
 
+/* A write the hospital refuses: the HTTP status and the OperationOutcome's
+ * issue (code, diagnostics, and the element it names, where one does). */
+typedef struct {
+  guint       status;
+  const char *code;
+  char       *problem;
+  char       *expression;
+} PdSandboxRefusal;
+
+void      pd_sandbox_refusal_clear      (PdSandboxRefusal *refusal);
+
 /* The resource store (pd-sandbox-hospital.c). */
 gboolean  pd_sandbox_fhir_put           (PdSandbox   *sandbox,
                                          JsonObject  *resource,
@@ -27,18 +38,29 @@ JsonObject *pd_sandbox_fhir_load        (PdSandbox   *sandbox,
 JsonNode *pd_sandbox_fhir_patient       (PdSandbox   *sandbox,
                                          const char  *id);
 JsonNode *pd_sandbox_fhir_outcome       (const char  *code,
-                                         const char  *text);
+                                         const char  *text,
+                                         const char  *expression);
 void      pd_sandbox_fhir_reply_outcome (SoupServerMessage *msg,
                                          guint        status,
                                          const char  *code,
                                          const char  *text);
+void      pd_sandbox_fhir_reply_refusal (SoupServerMessage *msg,
+                                         const PdSandboxRefusal *refusal);
 char     *pd_sandbox_fhir_format_ms     (gint64       ms);
 /* A searchset's Bundle.timestamp: it holds every write stamped up to then. */
 char     *pd_sandbox_fhir_now           (PdSandbox   *sandbox);
 gint64    pd_sandbox_counter_next       (PdSandbox   *sandbox,
                                          const char  *name,
                                          GError     **error);
+gint64    pd_sandbox_counter_take       (PdSandbox   *sandbox,
+                                         const char  *name,
+                                         gint64       n,
+                                         GError     **error);
 char     *pd_sandbox_fhir_to_string     (JsonObject  *resource);
+/* What an update changes outside what may change (NULL-terminated). */
+const char *pd_sandbox_fhir_changed_member (JsonObject         *old,
+                                            JsonObject         *new,
+                                            const char * const *mutable_members);
 /* The ids a search parameter's value points at, in id order. */
 GPtrArray *pd_sandbox_fhir_lookup       (PdSandbox   *sandbox,
                                          const char  *type,
@@ -54,6 +76,33 @@ void      pd_sandbox_fhir_search        (PdSandbox         *sandbox,
 void      pd_sandbox_fhir_write         (PdSandbox         *sandbox,
                                          SoupServerMessage *msg,
                                          char             **parts);
+
+/* Dispenses (pd-sandbox-dispense.c), inside the caller's write
+ * transaction. A new MedicationDispense (its id set, created under
+ * If-None-Exist), or a PUT of one (current: the stored version): FALSE
+ * and the refusal when the hospital refuses it. */
+gboolean  pd_sandbox_dispense_check_new    (PdSandbox        *sandbox,
+                                            JsonObject       *dispense,
+                                            const char       *if_none_exist,
+                                            PdSandboxRefusal *refusal);
+gboolean  pd_sandbox_dispense_check_update (PdSandbox        *sandbox,
+                                            JsonObject       *current,
+                                            JsonObject       *next,
+                                            PdSandboxRefusal *refusal);
+/* "MedicationDispense/ID" of an in-progress or completed dispense of the
+ * prescription (groupIdentifier value) whose dispense-group is not
+ * except_group (NULL: any), or NULL. */
+char     *pd_sandbox_rx_live_dispense      (PdSandbox        *sandbox,
+                                            const char       *prescription,
+                                            const char       *except_group);
+
+/* Traceability codes for demos and tests (pd-sandbox-trace-codes.c): 200
+ * and count new codes of the drug, or 404 / 500 with the problem. */
+guint     pd_sandbox_trace_codes_issue     (PdSandbox        *sandbox,
+                                            const char       *drug,
+                                            guint             count,
+                                            GPtrArray       **codes,
+                                            char            **problem);
 
 /* Prescriptions (pd-sandbox-prescriptions.c). */
 gboolean  pd_sandbox_rx_seed_demo       (PdSandbox   *sandbox,

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "pd-sandbox.h"
@@ -386,6 +387,88 @@ line_json (const Line *l,
     authored, valid_end, l->quantity, l->quantity_unit, l->days, reason);
 }
 
+/* --- how the patient receives the drugs --------------------------------------------- */
+
+typedef struct {
+  const char *district, *postal_code, *line;
+  const char *latitude, *longitude;     /* NULL: not known */
+} Address;
+
+/* Homes in Beijing, one per patient (by person); where the coordinates
+ * are known the courier gets them too. Each is a multiple of 1/1024
+ * degree (about 100 m): exact in binary, so json-glib, which writes
+ * doubles as %.17g, stores them as written here. */
+static const Address addresses[] = {
+  { "朝阳区", "100102", "望京西园三区312号楼4单元602室", "39.99609375", "116.470703125" },
+  { "海淀区", "100085", "上地东里二区5号楼2单元301室", "40.0341796875", "116.3125" },
+  { "东城区", "100010", "东四十条甲22号南新仓商务大厦B座1105室", "39.9326171875", "116.431640625" },
+  { "西城区", "100032", "太平桥大街18号丰融园小区3号楼1502室", "39.9150390625", "116.357421875" },
+  { "丰台区", "100070", "科学城海鹰路6号院9号楼703室", "39.8271484375", "116.2880859375" },
+  { "石景山区", "100043", "古城南街8号院2号楼1单元404室", NULL, NULL },
+  { "通州区", "101100", "新华北街133号院5号楼2单元902室", "39.91015625", "116.6552734375" },
+  { "昌平区", "102208", "回龙观龙泽苑东区12号楼3单元201室", NULL, NULL },
+  { "大兴区", "102600", "兴政街15号院6号楼1单元1101室", "39.7265625", "116.33984375" },
+  { "顺义区", "101300", "府前中街9号院1号楼801室", NULL, NULL },
+};
+
+/* Family members who take the parcel for a child or for someone away. */
+static const char *receivers[] = { "刘建华", "陈晓梅", "赵立新", "孙丽娟", "周海涛", "吴桂芳" };
+
+static gboolean
+is_child (Gen        *g,
+          guint       person,
+          GDateTime  *on)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (g->sandbox->store, "SELECT birth_date FROM person WHERE id = ?", NULL);
+  int year = 0, month = 0, day = 0, age = 99;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, person + 1);
+  if (sqlite3_step (stmt) == SQLITE_ROW
+      && sscanf ((const char *) sqlite3_column_text (stmt, 0), "%d-%d-%d", &year, &month, &day) == 3)
+    age = g_date_time_get_year (on) - year
+          - (g_date_time_get_month (on) * 100 + g_date_time_get_day_of_month (on) < month * 100 + day ? 1 : 0);
+  sqlite3_reset (stmt);
+  return age < 14;
+}
+
+/* hospital.md's delivery input, or nothing (collection at the pharmacy).
+ * From the prescription's number and --seed, two in five are collected,
+ * the others delivered: to the patient (with or without coordinates) or
+ * to someone else, who is named with a phone — always for a child. */
+static void
+append_delivery (Gen        *g,
+                 gint64      number,
+                 guint       person,
+                 GDateTime  *on,
+                 GString    *inputs)
+{
+  guint mode = (guint) (((guint64) number + g->sandbox->seed) % 5);
+  const Address *a = &addresses[person % G_N_ELEMENTS (addresses)];
+  gboolean other;
+  gboolean geo = mode != 3 && a->latitude != NULL;
+  g_autoptr(GString) extensions = NULL;
+
+  if (mode < 2)
+    return;
+  other = mode == 4 || is_child (g, person, on);
+  extensions = g_string_new (NULL);
+  if (other)
+    g_string_append_printf (extensions, "{\"url\":\"urn:pharmdesk:receiver-name\",\"valueString\":\"%s\"},"
+                            "{\"url\":\"urn:pharmdesk:receiver-phone\",\"valueString\":\"139%08u\"}",
+                            receivers[number % G_N_ELEMENTS (receivers)], (guint) ((number * 7919 + 1234567) % 100000000));
+  if (geo)
+    g_string_append_printf (extensions, "%s{\"url\":\"http://hl7.org/fhir/StructureDefinition/geolocation\",\"extension\":["
+                            "{\"url\":\"latitude\",\"valueDecimal\":%s},{\"url\":\"longitude\",\"valueDecimal\":%s}]}",
+                            extensions->len > 0 ? "," : "", a->latitude, a->longitude);
+  g_string_append_printf (inputs, ",{\"type\":{\"text\":\"delivery\"},\"valueAddress\":{%s%s%s"
+                          "\"use\":\"home\",\"type\":\"physical\",\"text\":\"北京市%s%s\",\"line\":[\"%s\"],"
+                          "\"city\":\"北京市\",\"district\":\"%s\",\"state\":\"北京市\",\"postalCode\":\"%s\",\"country\":\"CN\"}}",
+                          extensions->len > 0 ? "\"extension\":[" : "", extensions->str, extensions->len > 0 ? "]," : "",
+                          a->district, a->line, a->line, a->district, a->postal_code);
+}
+
 /* One prescription of case `c` for `person`, issued at `authored_us`. */
 static gboolean
 write_prescription (Gen        *g,
@@ -474,6 +557,7 @@ write_prescription (Gen        *g,
       if (!put_text (g, text, error))
         return FALSE;
     }
+  append_delivery (g, number_, person, local, inputs);
   g_free (text);
   text = g_strdup_printf ("{\"resourceType\":\"Task\",\"id\":\"task-%s\",\"status\":\"requested\",\"intent\":\"order\","
     "\"priority\":\"%s\",\"code\":{\"coding\":[{\"system\":\"urn:pharmdesk:task\",\"code\":\"rx-review\"}],\"text\":\"处方审核\"},"
@@ -689,7 +773,8 @@ write_cancel (PdStore  *store,
   g_autoptr(GPtrArray) tasks = pd_sandbox_fhir_lookup (c->sandbox, "Task", "group", c->key);
   g_autoptr(JsonObject) task = NULL;
   g_autoptr(GPtrArray) lines = NULL;
-  const char *status;
+  g_autofree char *live = NULL;
+  const char *status, *value;
   JsonObject *group;
 
   c->task_id = g_strdup (tasks->len > 0 ? tasks->pdata[0] : c->key);
@@ -702,16 +787,20 @@ write_cancel (PdStore  *store,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, c->problem);
       return FALSE;
     }
+  /* hospital.md: until the prescription has an in-progress or completed
+   * dispense, whatever the Task's state (approved included). */
   status = json_object_get_string_member_with_default (task, "status", "");
-  if (!g_str_equal (status, "requested") && !g_str_equal (status, "received"))
+  value = json_object_get_string_member_with_default (group, "value", "");
+  live = pd_sandbox_rx_live_dispense (c->sandbox, value, NULL);
+  if (g_str_equal (status, "cancelled") || live != NULL)
     {
       c->status = 409;
-      c->problem = g_strdup_printf ("Task %s is %s: only a prescription not yet decided can be cancelled", c->task_id, status);
+      c->problem = live != NULL ? g_strdup_printf ("prescription %s is dispensed (%s): it can no longer be cancelled", value, live)
+                                : g_strdup_printf ("Task %s is cancelled already", c->task_id);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, c->problem);
       return FALSE;
     }
-  lines = pd_sandbox_fhir_lookup (c->sandbox, "MedicationRequest", "group",
-                                  json_object_get_string_member_with_default (group, "value", ""));
+  lines = pd_sandbox_fhir_lookup (c->sandbox, "MedicationRequest", "group", value);
   for (guint i = 0; i < lines->len; i++)
     if (!set_status (c->sandbox, "MedicationRequest", lines->pdata[i], error))
       return FALSE;

@@ -120,6 +120,13 @@ static const PdMigration sandbox_migrations[] = {
     "CREATE TABLE hospital_counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO hospital_counter VALUES ('rx', 0), ('resource', 0), ('demo', 0), ('next_arrival_ms', 0);"
   },
+  {
+    "dispenses by group (hospital.md's Dispense), a counter of issued traceability codes",
+    /* A prescription's fills are its MedicationDispenses, found through
+     * the search index; the old one-dispense-per-prescription table goes. */
+    "DROP TABLE rx_dispense;"
+    "INSERT INTO hospital_counter VALUES ('trace', 0);"
+  },
 };
 
 const PdSchema *

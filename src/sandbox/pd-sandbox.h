@@ -70,6 +70,14 @@ PdSandboxFaults *pd_sandbox_faults_new  (const char  *spec,
                                          guint64      seed,
                                          GError     **error);
 void             pd_sandbox_faults_free (PdSandboxFaults *faults);
+/* The next `times` requests to path (of method, when not NULL) meet the
+ * fault named (drop-request, drop-response, http-500, garbage, duplicate). */
+gboolean         pd_sandbox_faults_arm  (PdSandboxFaults *faults,
+                                         const char      *fault,
+                                         const char      *method,
+                                         const char      *path,
+                                         guint            times,
+                                         GError         **error);
 JsonNode        *pd_sandbox_faults_report (PdSandboxFaults *faults);
 /* TRUE while a service handles the second delivery of a duplicate. */
 gboolean         pd_sandbox_is_duplicate_copy (SoupServerMessage *msg);
