@@ -1,21 +1,614 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "test-dispense"
+
 #include "config.h"
 
-#include <glib.h>
+#include <string.h>
 
+#include "pd-dispense.h"
+#include "pd-kb-store.h"
+#include "pd-store.h"
 #include "shift.h"
 
-/* STUB: being written (issue 13). */
+/* `dispense` (cli.md "Dispensing") against the sandbox hospital: a fill
+ * with its checker, its MedicationDispenses on the hospital exactly once
+ * whatever the network does, each refusal exiting 1 with the database as
+ * it was, the handover, and a fill the hospital refuses becoming a
+ * conflict with its boxes back on the shelf. */
+
+typedef struct {
+  char *line;
+  char *code;
+  int   units;
+  int   boxes;
+  int   pack;
+  gboolean split;
+  char *course_end;
+} Line;
+
 static void
-test_being_written (void)
+line_free (Line *l)
 {
-  g_test_skip ("being written");
+  g_free (l->line);
+  g_free (l->code);
+  g_free (l->course_end);
+  g_free (l);
+}
+
+/* The sheet of rx as the core reads it (the lines to fill). */
+static GPtrArray *
+lines_of (Shift      *s,
+          const char *rx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdStore) store = pd_store_open (s->db, &error);
+  g_autoptr(PdSession) session = NULL;
+  g_autoptr(PdKb) kb = NULL;
+  g_autoptr(PdFillSheet) sheet = NULL;
+  g_autofree char *password = NULL;
+  GPtrArray *lines = g_ptr_array_new_with_free_func ((GDestroyNotify) line_free);
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (shift_password_file (s, "wang"), &password, NULL, NULL));
+  g_strchomp (password);
+  session = pd_session_sign_in (store, "wang", password, &error);
+  g_assert_no_error (error);
+  kb = pd_kb_load_active (store, &error);
+  g_assert_no_error (error);
+  sheet = pd_fill_sheet_load (session, kb, rx, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < sheet->lines->len; i++)
+    {
+      const PdFillLine *fl = sheet->lines->pdata[i];
+      Line *l = g_new0 (Line, 1);
+
+      g_assert_nonnull (fl->drug);
+      l->line = g_strdup (fl->line);
+      l->code = g_strdup (fl->drug->code);
+      l->units = fl->units;
+      l->boxes = fl->boxes;
+      l->pack = fl->drug->pack_size;
+      l->split = fl->split;
+      l->course_end = g_strdup (fl->course_end);
+      g_assert_cmpint (l->units, >, 0);
+      g_ptr_array_add (lines, l);
+    }
+  pd_store_close (store);
+  return lines;
+}
+
+static char *
+date_in (int days)
+{
+  g_autoptr(GTimeZone) tz = g_time_zone_new_identifier ("+08:00");
+  g_autoptr(GDateTime) now = g_date_time_new_now (tz);
+  g_autoptr(GDateTime) then = g_date_time_add_days (now, days);
+
+  return g_date_time_format (then, "%Y-%m-%d");
+}
+
+/* Receives lot LOT of each drug of lines, expiring on `expires` (NULL: the
+ * course's last day of line 0), `boxes` boxes. */
+static void
+receive_until (Shift      *s,
+               GPtrArray  *lines,
+               const char *lot,
+               const char *expires,
+               int         boxes)
+{
+  g_autoptr(GString) csv = g_string_new ("code,lot,manufactured,expires,boxes\n");
+  g_autofree char *made = date_in (-200);
+  g_autofree char *path = g_build_filename (s->dir, "receipt.csv", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < lines->len; i++)
+    {
+      Line *l = lines->pdata[i];
+
+      if (g_hash_table_add (seen, l->code))
+        g_string_append_printf (csv, "%s,%s,%s,%s,%d\n", l->code, lot, made, expires, boxes);
+    }
+  g_assert_true (g_file_set_contents (path, csv->str, -1, NULL));
+  g_assert_cmpint (shift_cli (s, "zhao", &out, &err, "stock", "receive", path, NULL), ==, 0);
+}
+
+static void
+receive (Shift      *s,
+         GPtrArray  *lines,
+         const char *lot,
+         int         days,
+         int         boxes)
+{
+  g_autofree char *expires = date_in (days);
+
+  receive_until (s, lines, lot, expires, boxes);
+}
+
+/* Valid codes for a drug, from the sandbox (its trace_prefix). */
+static GPtrArray *
+codes_for (Shift      *s,
+           const char *drug,
+           int         n)
+{
+  g_autofree char *body = g_strdup_printf ("{\"drug\":\"%s\",\"count\":%d}", drug, n);
+  g_autoptr(JsonObject) out = NULL;
+  JsonArray *codes;
+  GPtrArray *list = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_cmpuint (sandbox_control (&s->sb, "trace-codes", body, &out), ==, 200);
+  codes = json_object_get_array_member (out, "codes");
+  for (guint i = 0; i < json_array_get_length (codes); i++)
+    g_ptr_array_add (list, g_strdup (json_array_get_string_element (codes, i)));
+  return list;
+}
+
+/* A plan filling every line from lot with fresh codes; codes_out gets
+ * every code used. */
+static char *
+plan_for (Shift      *s,
+          GPtrArray  *lines,
+          const char *lot,
+          GPtrArray  *codes_out)
+{
+  g_autoptr(GString) plan = g_string_new ("{\"lines\":[");
+
+  for (guint i = 0; i < lines->len; i++)
+    {
+      Line *l = lines->pdata[i];
+      g_autoptr(GPtrArray) codes = codes_for (s, l->code, l->boxes);
+
+      g_string_append_printf (plan, "%s{\"line\":\"%s\",\"lot\":\"%s\",\"boxes\":%d,", i > 0 ? "," : "", l->line, lot, l->boxes);
+      if (l->split)
+        g_string_append_printf (plan, "\"units\":%d,", l->units);
+      g_string_append (plan, "\"trace_codes\":[");
+      for (guint k = 0; k < codes->len; k++)
+        {
+          g_string_append_printf (plan, "%s\"%s\"", k > 0 ? "," : "", (char *) codes->pdata[k]);
+          if (codes_out != NULL)
+            g_ptr_array_add (codes_out, g_strdup (codes->pdata[k]));
+        }
+      g_string_append (plan, "]}");
+    }
+  g_string_append (plan, "]}");
+  return g_string_free (g_steal_pointer (&plan), FALSE);
+}
+
+static char *
+write_plan (Shift      *s,
+            const char *plan)
+{
+  static int n;
+  g_autofree char *name = g_strdup_printf ("plan-%d.json", ++n);
+  char *path = g_build_filename (s->dir, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, plan, -1, NULL));
+  return path;
+}
+
+static int
+dispense (Shift      *s,
+          const char *user,
+          const char *rx,
+          const char *plan,
+          const char *checker,
+          char      **out,
+          char      **err)
+{
+  g_autofree char *path = write_plan (s, plan);
+
+  return shift_cli (s, user, out, err, "dispense", rx, "--plan", path, "--checker", checker,
+                    "--checker-password-file", shift_password_file (s, checker), NULL);
+}
+
+static JsonObject *
+parse_object_or_fail (const char *text)
+{
+  JsonObject *o = parse_object (text);
+
+  g_assert_nonnull (o);
+  return o;
+}
+
+/* The MedicationDispenses the hospital holds for a line. */
+static JsonArray *
+hospital_dispenses (Shift      *s,
+                    const char *line)
+{
+  g_autofree char *token = token_for (&s->sb, s->sb.config->hospital_client_secret);
+  g_autofree char *auth = g_strconcat ("Bearer ", token, NULL);
+  g_autofree char *url = g_strconcat (s->sb.base, "/fhir/MedicationDispense?prescription=MedicationRequest/", line, NULL);
+  const char *headers[] = { "Authorization", auth, NULL };
+  g_autofree char *reply = NULL;
+  g_autoptr(JsonObject) bundle = NULL;
+  JsonArray *found = json_array_new ();
+  JsonArray *entries;
+
+  g_assert_cmpuint (request ("GET", url, NULL, NULL, headers, &reply), ==, 200);
+  bundle = parse_object_or_fail (reply);
+  entries = json_object_has_member (bundle, "entry") ? json_object_get_array_member (bundle, "entry") : NULL;
+  for (guint i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    json_array_add_object_element (found, json_object_ref (json_object_get_object_member (json_array_get_object_element (entries, i), "resource")));
+  return found;
+}
+
+static gint64
+boxes_on_hand (Shift      *s,
+               const char *drug,
+               const char *lot)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT boxes_on_hand FROM stock_batch WHERE drug_code = '%s' AND lot = '%s'", drug, lot);
+
+  return shift_db_int (s, sql);
+}
+
+/* --- a fill ----------------------------------------------------------------------------------- */
+
+static void
+test_fill (void)
+{
+  Shift s = { 0 };
+  g_autofree char *rx = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *plan = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonArray) queue = NULL;
+  g_autofree char *sql = NULL;
+  JsonArray *mds;
+  guint total = 0;
+
+  shift_start (&s, "fill");
+  rx = shift_approve_one (&s);
+  lines = lines_of (&s, rx);
+  receive (&s, lines, "LGOOD", 700, 40);
+  plan = plan_for (&s, lines, "LGOOD", codes);
+  g_assert_cmpint (dispense (&s, "wang", rx, plan, "zhao", &out, &err), ==, 0);
+  answer = parse_object_or_fail (out);
+  g_assert_cmpstr (json_object_get_string_member (answer, "state"), ==, "dispensed");
+  g_assert_cmpstr (json_object_get_string_member (answer, "rx"), ==, rx);
+  mds = json_object_get_array_member (answer, "medication_dispenses");
+  g_assert_cmpuint (json_array_get_length (mds), ==, lines->len);
+  for (guint i = 0; i < lines->len; i++)
+    {
+      Line *l = lines->pdata[i];
+      g_autoptr(JsonArray) found = hospital_dispenses (&s, l->line);
+      JsonObject *md;
+
+      g_assert_cmpuint (json_array_get_length (found), ==, 1);
+      md = json_array_get_object_element (found, 0);
+      g_assert_cmpstr (json_object_get_string_member (md, "status"), ==, "in-progress");
+      g_assert_cmpint (boxes_on_hand (&s, l->code, "LGOOD"), ==, 40 - l->boxes);
+      total += l->boxes;
+    }
+  /* every code recorded, the dispenser and the checker both */
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM trace_code"), ==, total);
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM dispense d JOIN account a ON a.id = d.dispenser_id"
+                                     " JOIN account c ON c.id = d.checker_id WHERE a.username = 'wang' AND c.username = 'zhao'"), ==, 1);
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM audit_event WHERE action IN ('dispense.fill', 'dispense.check')"), ==, 2);
+  /* queue list says dispensed */
+  queue = shift_queue (&s);
+  g_assert_cmpstr (json_object_get_string_member (shift_queue_row (queue, rx), "state"), ==, "dispensed");
+
+  /* a second fill is refused here, and the hospital refuses another group */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_clear_pointer (&plan, g_free);
+  plan = plan_for (&s, lines, "LGOOD", NULL);
+  g_assert_cmpint (dispense (&s, "wang", rx, plan, "zhao", &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "already dispensed"));
+
+  /* handed over at the counter: completed on the hospital */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (shift_cli (&s, "wang", &out, &err, "dispense", "handover", rx, NULL), ==, 0);
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(JsonArray) found = hospital_dispenses (&s, ((Line *) lines->pdata[i])->line);
+
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (found, 0), "status"), ==, "completed");
+      g_assert_true (json_object_has_member (json_array_get_object_element (found, 0), "whenHandedOver"));
+    }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (shift_cli (&s, "wang", &out, &err, "dispense", "handover", rx, NULL), ==, 1);
+  sql = g_strdup_printf ("SELECT state FROM dispense");
+  g_assert_cmpstr (shift_db_text (&s, sql), ==, "completed");
+  g_assert_cmpint (shift_cli (&s, NULL, NULL, NULL, "audit", "verify", "--user", "admin",
+                              "--password-file", shift_password_file (&s, "admin"), NULL), ==, 0);
+  shift_stop (&s);
+}
+
+/* --- refusals: exit 1, nothing changed ---------------------------------------------------- */
+
+static void
+assert_refused (Shift      *s,
+                const char *user,
+                const char *rx,
+                const char *plan,
+                const char *checker,
+                const char *said)
+{
+  g_autofree char *before = shift_dump (s);
+  g_autofree char *after = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  int status = dispense (s, user, rx, plan, checker, &out, &err);
+
+  if (status != 1)
+    g_error ("expected a refusal (“%s”), got %d: %s %s; plan %s", said, status, out, err, plan);
+  if (strstr (err, said) == NULL)
+    g_error ("expected “%s” in: %s", said, err);
+  after = shift_dump (s);
+  g_assert_cmpstr (before, ==, after);
+}
+
+/* One line's plan entry, with the codes given. */
+static char *
+entry (Line       *l,
+       const char *lot,
+       int         boxes,
+       int         units,
+       GPtrArray  *codes)
+{
+  g_autoptr(GString) e = g_string_new (NULL);
+
+  g_string_append_printf (e, "{\"line\":\"%s\",\"lot\":\"%s\",\"boxes\":%d,", l->line, lot, boxes);
+  if (units > 0)
+    g_string_append_printf (e, "\"units\":%d,", units);
+  g_string_append (e, "\"trace_codes\":[");
+  for (guint k = 0; k < codes->len; k++)
+    g_string_append_printf (e, "%s\"%s\"", k > 0 ? "," : "", (char *) codes->pdata[k]);
+  g_string_append (e, "]}");
+  return g_string_free (g_steal_pointer (&e), FALSE);
+}
+
+/* The plan of every line from LGOOD, but line 0's entry replaced. */
+static char *
+plan_with_first (Shift      *s,
+                 GPtrArray  *lines,
+                 const char *first)
+{
+  g_autoptr(GString) plan = g_string_new ("{\"lines\":[");
+
+  if (first != NULL)
+    g_string_append (plan, first);
+  for (guint i = 1; i < lines->len; i++)
+    {
+      Line *l = lines->pdata[i];
+      g_autoptr(GPtrArray) codes = codes_for (s, l->code, l->boxes);
+      g_autofree char *e = entry (l, "LGOOD", l->boxes, l->split ? l->units : 0, codes);
+
+      g_string_append_printf (plan, "%s%s", plan->len > 10 ? "," : "", e);
+    }
+  g_string_append (plan, "]}");
+  return g_string_free (g_steal_pointer (&plan), FALSE);
+}
+
+static void
+test_refusals (void)
+{
+  Shift s = { 0 };
+  g_autofree char *rx = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GPtrArray) good = NULL;
+  g_autoptr(GPtrArray) used = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonArray) queue = NULL;
+  Line *l;
+  char *plan, *e;
+
+  shift_start (&s, "refusals");
+  rx = shift_approve_one (&s);
+  lines = lines_of (&s, rx);
+  l = lines->pdata[0];
+  receive (&s, lines, "LGOOD", 700, 40);
+  receive_until (&s, lines, "LSOON", l->course_end, 40);   /* expires on the course's last day */
+  receive (&s, lines, "LTHIN", 800, 1);    /* one box on hand */
+  good = codes_for (&s, l->code, l->boxes);
+
+  /* not approved: a prescription still waiting for review */
+  queue = shift_queue (&s);
+  for (guint i = 0; i < json_array_get_length (queue) && other == NULL; i++)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (queue, i), "state"), "to-review"))
+      other = g_strdup (json_object_get_string_member (json_array_get_object_element (queue, i), "rx"));
+  plan = plan_for (&s, lines, "LGOOD", NULL);
+  assert_refused (&s, "wang", other, plan, "zhao", "not approved");
+  /* the checker: not oneself, not a delivery account, the right password */
+  assert_refused (&s, "wang", rx, plan, "wang", "cannot also check");
+  assert_refused (&s, "wang", rx, plan, "sun", "");
+  g_free (plan);
+
+  /* a lot not in stock, one expiring within the course */
+  e = entry (l, "NOSUCH", l->boxes, l->split ? l->units : 0, good);
+  plan = plan_with_first (&s, lines, e);
+  assert_refused (&s, "wang", rx, plan, "zhao", "not in stock");
+  g_free (plan), g_free (e);
+  e = entry (l, "LSOON", l->boxes, l->split ? l->units : 0, good);
+  plan = plan_with_first (&s, lines, e);
+  assert_refused (&s, "wang", rx, plan, "zhao", "before the course ends");
+  g_free (plan), g_free (e);
+  /* too few boxes on hand (when the line takes more than one) */
+  if (l->boxes > 1)
+    {
+      e = entry (l, "LTHIN", l->boxes, l->split ? l->units : 0, good);
+      plan = plan_with_first (&s, lines, e);
+      assert_refused (&s, "wang", rx, plan, "zhao", "Too few boxes");
+      g_free (plan), g_free (e);
+    }
+  /* a line missing; a quantity not covered */
+  plan = plan_with_first (&s, lines, NULL);
+  if (lines->len > 1)
+    assert_refused (&s, "wang", rx, plan, "zhao", "missing from the plan");
+  g_free (plan);
+  {
+    g_autoptr(GPtrArray) more = codes_for (&s, l->code, l->boxes + 1);
+
+    e = entry (l, "LGOOD", l->boxes + 1, 0, more);
+    plan = plan_with_first (&s, lines, e);
+    assert_refused (&s, "wang", rx, plan, "zhao", "asks for");
+    g_free (plan), g_free (e);
+    e = entry (l, "LGOOD", l->boxes + 1, l->units, more);
+    plan = plan_with_first (&s, lines, e);
+    assert_refused (&s, "wang", rx, plan, "zhao", "fewer boxes");
+    g_free (plan), g_free (e);
+  }
+  /* more or fewer codes than boxes; a malformed code; a wrong prefix */
+  {
+    g_autoptr(GPtrArray) fewer = g_ptr_array_new ();
+    g_autoptr(GPtrArray) bad = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint k = 0; k + 1 < good->len; k++)
+      g_ptr_array_add (fewer, good->pdata[k]);
+    e = entry (l, "LGOOD", l->boxes, l->split ? l->units : 0, fewer);
+    plan = plan_with_first (&s, lines, e);
+    assert_refused (&s, "wang", rx, plan, "zhao", "one code per box");
+    g_free (plan), g_free (e);
+
+    for (guint k = 0; k < good->len; k++)
+      g_ptr_array_add (bad, g_strdup (good->pdata[k]));
+    ((char *) bad->pdata[0])[19] = '\0';
+    e = entry (l, "LGOOD", l->boxes, l->split ? l->units : 0, bad);
+    plan = plan_with_first (&s, lines, e);
+    assert_refused (&s, "wang", rx, plan, "zhao", "20 digits");
+    g_free (plan), g_free (e);
+
+    g_free (bad->pdata[0]);
+    bad->pdata[0] = g_strdup ("12345670000000000001");
+    e = entry (l, "LGOOD", l->boxes, l->split ? l->units : 0, bad);
+    plan = plan_with_first (&s, lines, e);
+    assert_refused (&s, "wang", rx, plan, "zhao", "");
+    g_free (plan), g_free (e);
+  }
+  /* a code used before: fill once, then reuse a code for the next */
+  {
+    g_autofree char *next = shift_approve_one (&s);
+    g_autoptr(GPtrArray) next_lines = lines_of (&s, next);
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    plan = plan_for (&s, lines, "LGOOD", used);
+    g_assert_cmpint (dispense (&s, "wang", rx, plan, "zhao", &out, &err), ==, 0);
+    g_free (plan);
+    receive (&s, next_lines, "LGOOD", 700, 40);
+    plan = plan_for (&s, next_lines, "LGOOD", NULL);
+    /* the first code of the next plan becomes one already dispensed */
+    memcpy (strstr (plan, "\"trace_codes\":[\"") + 16, used->pdata[0], 20);
+    if (g_str_equal (((Line *) next_lines->pdata[0])->code, l->code))
+      assert_refused (&s, "wang", next, plan, "zhao", "already");
+    else
+      assert_refused (&s, "wang", next, plan, "zhao", "");
+    g_free (plan);
+  }
+  shift_stop (&s);
+}
+
+/* --- the network ---------------------------------------------------------------------------- */
+
+/* Under drop-response the fill's answer is lost: the fill stands, the
+ * outbox keeps the request as unknown, the next sync sends it again, and
+ * the hospital holds each line's MedicationDispense exactly once. */
+static void
+test_drop_response (void)
+{
+  Shift s = { 0 };
+  g_autofree char *rx = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autofree char *plan = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+
+  shift_start (&s, "drop-response");
+  rx = shift_approve_one (&s);
+  lines = lines_of (&s, rx);
+  receive (&s, lines, "LGOOD", 700, 40);
+  plan = plan_for (&s, lines, "LGOOD", NULL);
+  /* every one of the client's five tries loses its answer */
+  g_assert_cmpuint (sandbox_control (&s.sb, "faults", "{\"fault\":\"drop-response\",\"method\":\"POST\",\"path\":\"/fhir\",\"times\":5}", NULL), ==, 200);
+  g_assert_cmpint (dispense (&s, "wang", rx, plan, "zhao", &out, &err), ==, 0);
+  answer = parse_object_or_fail (out);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (answer, "medication_dispenses")), ==, 0);
+  g_assert_cmpstr (shift_db_text (&s, "SELECT state FROM outbox WHERE operation = 'dispense'"), ==, "unknown");
+  /* the request did arrive: the hospital holds them already */
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(JsonArray) found = hospital_dispenses (&s, ((Line *) lines->pdata[i])->line);
+
+      g_assert_cmpuint (json_array_get_length (found), ==, 1);
+    }
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (shift_cli (&s, "wang", &out, NULL, "sync", NULL), ==, 0);
+  g_assert_cmpstr (shift_db_text (&s, "SELECT state FROM outbox WHERE operation = 'dispense'"), ==, "done");
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(JsonArray) found = hospital_dispenses (&s, ((Line *) lines->pdata[i])->line);
+
+      g_assert_cmpuint (json_array_get_length (found), ==, 1);
+    }
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM dispense_item WHERE resource_id IS NULL"), ==, 0);
+  shift_stop (&s);
+}
+
+/* Filled while the hospital was down; the prescriber cancels meanwhile;
+ * when the hospital is back the fill is a conflict, its boxes are back on
+ * the shelf and its codes free again. */
+static void
+test_cancelled_while_offline (void)
+{
+  Shift s = { 0 };
+  g_autofree char *rx = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *plan = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *body = NULL;
+  Line *l;
+
+  shift_start (&s, "cancelled");
+  rx = shift_approve_one (&s);
+  lines = lines_of (&s, rx);
+  l = lines->pdata[0];
+  receive (&s, lines, "LGOOD", 700, 40);
+  plan = plan_for (&s, lines, "LGOOD", codes);
+  shift_hospital_down (&s);
+  g_assert_cmpint (dispense (&s, "wang", rx, plan, "zhao", &out, &err), ==, 0);
+  g_assert_cmpint (boxes_on_hand (&s, l->code, "LGOOD"), ==, 40 - l->boxes);
+  shift_hospital_up (&s);
+  body = g_strdup_printf ("{\"prescription\":\"%s\"}", rx);
+  g_assert_cmpuint (sandbox_control (&s.sb, "cancel", body, NULL), ==, 200);
+  g_clear_pointer (&out, g_free);
+  shift_cli (&s, "wang", &out, NULL, "sync", NULL);
+  g_assert_cmpstr (shift_db_text (&s, "SELECT state FROM dispense"), ==, "conflict");
+  g_assert_cmpint (boxes_on_hand (&s, l->code, "LGOOD"), ==, 40);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT state FROM trace_code WHERE code = '%s'", (char *) codes->pdata[0]);
+
+    g_assert_cmpstr (shift_db_text (&s, sql), ==, "in_stock");
+  }
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(JsonArray) found = hospital_dispenses (&s, ((Line *) lines->pdata[i])->line);
+
+      g_assert_cmpuint (json_array_get_length (found), ==, 0);
+    }
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM audit_event WHERE action = 'dispense.conflict'"), ==, 1);
+  shift_stop (&s);
 }
 
 int
-main (int argc, char **argv)
+main (int    argc,
+      char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/dispense/being-written", test_being_written);
+  g_test_add_func ("/dispense/fill", test_fill);
+  g_test_add_func ("/dispense/refusals", test_refusals);
+  g_test_add_func ("/dispense/drop-response", test_drop_response);
+  g_test_add_func ("/dispense/cancelled-while-offline", test_cancelled_while_offline);
   return g_test_run ();
 }

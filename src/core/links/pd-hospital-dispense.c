@@ -153,7 +153,7 @@ find_fill (PdHospitalLink *link,
 {
   g_autofree char *value = g_strconcat (GROUP_SYSTEM "|", uuid, NULL);
   g_autofree char *escaped = g_uri_escape_string (value, NULL, FALSE);
-  g_autofree char *path = g_strconcat ("MedicationDispense?identifier=", escaped, "&_count=100", NULL);
+  g_autofree char *path = g_strconcat ("MedicationDispense?identifier=", escaped, NULL);
   g_autoptr(GError) local_error = NULL;
   JsonArray *found = NULL;
   PdFhirAnswer answer;
