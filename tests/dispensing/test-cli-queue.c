@@ -68,6 +68,13 @@ is_warfarin_aspirin (JsonObject *row)
   return has_code (row, "YP1076") && has_code (row, "YP1063");
 }
 
+/* The demo's ambroxol in mL: a moderate dose-unverifiable alone. */
+static gboolean
+is_moderate_only (JsonObject *row)
+{
+  return has_code (row, "YP1088") && json_array_get_length (json_object_get_array_member (row, "lines")) == 1;
+}
+
 static gboolean
 is_blocked (JsonObject *row)
 {
@@ -341,6 +348,17 @@ test_approve_pass (void)
   /* Decided once. */
   refused (&s, "wang", 1, "cannot be decided again", "decide", rx, "approve", NULL);
   refused (&s, "wang", 1, "cannot be decided again", "decide", rx, "reject", "--reason", "again", NULL);
+
+  /* The fixture's shortcut for the dispensing tests does the same. */
+  {
+    g_autofree char *second = shift_approve_one (&s);
+    g_autofree char *second_state = row_state (&s, second);
+    g_autofree char *second_task = task_status_at_hospital (&s, second);
+
+    g_assert_cmpstr (second, !=, rx);
+    g_assert_cmpstr (second_state, ==, "approved");
+    g_assert_cmpstr (second_task, ==, "completed");
+  }
   shift_stop (&s);
 }
 
@@ -383,6 +401,17 @@ test_major_needs_override (void)
   g_assert_cmpstr (reason, ==, "benefit-outweighs-risk: INR checked weekly");
   task = task_status_at_hospital (&s, rx);
   g_assert_cmpstr (task, ==, "completed");
+
+  /* A moderate finding is acknowledged by the approval itself. */
+  g_clear_pointer (&rx, g_free);
+  g_clear_pointer (&answer, json_object_unref);
+  rx = find_rx (&s, is_moderate_only);
+  answer = decided (&s, rx, "approve", NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (answer, "state"), ==, "sent");
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM review_finding WHERE severity = 'moderate'"
+                                     " AND override_action = 'acknowledge' AND override_reason IS NULL"), >=, 1);
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM review_finding WHERE severity = 'moderate'"
+                                     " AND override_action IS NULL"), ==, 0);
   shift_stop (&s);
 }
 
