@@ -35,6 +35,20 @@ line_free (Line *l)
   g_free (l);
 }
 
+static PdSession *
+sign_in_wang (Shift   *s,
+              PdStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *password = NULL;
+  PdSession *session;
+
+  g_assert_true (g_file_get_contents (shift_password_file (s, "wang"), &password, NULL, NULL));
+  session = pd_session_sign_in (store, "wang", g_strchomp (password), &error);
+  g_assert_no_error (error);
+  return session;
+}
+
 /* The sheet of rx as the core reads it (the lines to fill). */
 static GPtrArray *
 lines_of (Shift      *s,
@@ -45,14 +59,10 @@ lines_of (Shift      *s,
   g_autoptr(PdSession) session = NULL;
   g_autoptr(PdKb) kb = NULL;
   g_autoptr(PdFillSheet) sheet = NULL;
-  g_autofree char *password = NULL;
   GPtrArray *lines = g_ptr_array_new_with_free_func ((GDestroyNotify) line_free);
 
   g_assert_no_error (error);
-  g_assert_true (g_file_get_contents (shift_password_file (s, "wang"), &password, NULL, NULL));
-  g_strchomp (password);
-  session = pd_session_sign_in (store, "wang", password, &error);
-  g_assert_no_error (error);
+  session = sign_in_wang (s, store);
   kb = pd_kb_load_active (store, &error);
   g_assert_no_error (error);
   sheet = pd_fill_sheet_load (session, kb, rx, &error);
@@ -601,6 +611,118 @@ test_cancelled_while_offline (void)
   shift_stop (&s);
 }
 
+/* Approves (decide as wang) the queue's first prescription waiting for
+ * review whose verdict is pass and whose first line is drug in a split
+ * pack; its rx. */
+static char *
+approve_split (Shift      *s,
+               const char *drug)
+{
+  g_autoptr(JsonArray) queue = shift_queue (s);
+
+  for (guint i = 0; i < json_array_get_length (queue); i++)
+    {
+      JsonObject *row = json_array_get_object_element (queue, i);
+      JsonArray *lines = json_object_get_array_member (row, "lines");
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (row, "verdict", ""), "pass") == 0
+          && g_str_equal (json_object_get_string_member (row, "state"), "to-review")
+          && g_str_equal (json_object_get_string_member (json_array_get_object_element (lines, 0), "code"), drug))
+        {
+          const char *rx = json_object_get_string_member (row, "rx");
+          g_autoptr(GPtrArray) sheet = lines_of (s, rx);
+
+          if (!((Line *) sheet->pdata[0])->split)
+            continue;
+
+          g_assert_cmpint (shift_cli (s, "wang", NULL, NULL, "decide", rx, "approve", NULL), ==, 0);
+          return g_strdup (rx);
+        }
+    }
+  return NULL;
+}
+
+/* A split pack: the last box is opened and keeps its units; a parcel that
+ * comes back puts the box back whole, and the next fill may take it again
+ * by the same code. */
+static void
+test_split_and_return (void)
+{
+  Shift s = { 0 };
+  g_autofree char *rx = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *plan = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *uuid = NULL;
+  g_autofree char *sql = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonNode) list = NULL;
+  JsonArray *opened = NULL;
+  Line *l;
+
+  shift_start (&s, "split");
+  rx = approve_split (&s, "YP1161");     /* 9 tablets, 24 to a box */
+  g_assert_nonnull (rx);
+  lines = lines_of (&s, rx);
+  l = lines->pdata[0];
+  g_assert_true (l->split);
+  receive (&s, lines, "LGOOD", 700, 5);
+  plan = plan_for (&s, lines, "LGOOD", codes);
+  g_assert_cmpint (dispense (&s, "wang", rx, plan, "zhao", &out, NULL), ==, 0);
+  answer = parse_object_or_fail (out);
+  uuid = g_strdup (json_object_get_string_member (answer, "dispense_id"));
+  sql = g_strdup_printf ("SELECT state || ' ' || units_left FROM trace_code WHERE code = '%s'", (char *) codes->pdata[codes->len - 1]);
+  g_assert_cmpstr (shift_db_text (&s, sql), ==, "opened 15");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (shift_cli (&s, "wang", &out, NULL, "stock", "list", "--code", "YP1161", NULL), ==, 0);
+  list = json_from_string (out, NULL);
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (list)); i++)
+    {
+      JsonObject *batch = json_array_get_object_element (json_node_get_array (list), i);
+
+      if (g_str_equal (json_object_get_string_member (batch, "lot"), "LGOOD"))
+        opened = json_object_get_array_member (batch, "opened");
+    }
+  g_assert_nonnull (opened);
+  g_assert_cmpuint (json_array_get_length (opened), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (opened, 0), "units_left"), ==, 15);
+  g_assert_cmpint (boxes_on_hand (&s, "YP1161", "LGOOD"), ==, 4);
+
+  /* the parcel comes back: stopped, the box back whole, refillable */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PdStore) store = pd_store_open (s.db, &error);
+    g_autoptr(PdSession) session = sign_in_wang (&s, store);
+
+    g_assert_no_error (error);
+    g_assert_true (pd_dispense_stop (session, uuid, "refused at the door", TRUE, &error));
+    g_assert_no_error (error);
+    pd_store_close (store);
+  }
+  g_assert_cmpstr (shift_db_text (&s, sql), ==, "in_stock 0");
+  g_assert_cmpint (boxes_on_hand (&s, "YP1161", "LGOOD"), ==, 5);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (shift_cli (&s, "wang", &out, NULL, "sync", NULL), ==, 0);
+  {
+    g_autoptr(JsonArray) found = hospital_dispenses (&s, l->line);
+
+    g_assert_cmpuint (json_array_get_length (found), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (found, 0), "status"), ==, "stopped");
+  }
+  /* the same box, by its code, fills the prescription again */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (dispense (&s, "wang", rx, plan, "qian", &out, NULL), ==, 0);
+  g_assert_cmpstr (shift_db_text (&s, sql), ==, "opened 15");
+  g_assert_cmpint (boxes_on_hand (&s, "YP1161", "LGOOD"), ==, 4);
+  {
+    g_autoptr(JsonArray) found = hospital_dispenses (&s, l->line);
+
+    g_assert_cmpuint (json_array_get_length (found), ==, 2);
+  }
+  shift_stop (&s);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -610,5 +732,6 @@ main (int    argc,
   g_test_add_func ("/dispense/refusals", test_refusals);
   g_test_add_func ("/dispense/drop-response", test_drop_response);
   g_test_add_func ("/dispense/cancelled-while-offline", test_cancelled_while_offline);
+  g_test_add_func ("/dispense/split-and-return", test_split_and_return);
   return g_test_run ();
 }
