@@ -138,7 +138,7 @@ pd_cli_queue (PdCli  *cli,
   g_autofree char *search = NULL;
   GOptionEntry entries[] = {
     { "search", 0, 0, G_OPTION_ARG_STRING, &search,
-      N_("list: only what the app's search finds (a name, an ID number's last four, a prescription number, a drug)"), N_("TEXT") },
+      N_("list: only what the app’s search finds (a name, an ID number’s last four, a prescription number, a drug)"), N_("TEXT") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -294,7 +294,7 @@ parse_override (const char  *text,
     {
       override_free (o);
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("--override “%s” names no lines: give the finding's lines (MedicationRequest ids) after its code"), text);
+                   _("--override “%s” names no lines: give the finding’s lines (MedicationRequest ids) after its code"), text);
       return NULL;
     }
   return o;
@@ -436,7 +436,7 @@ pd_cli_decide (PdCli  *cli,
   g_autofree char *reason = NULL;
   GOptionEntry entries[] = {
     { "override", 0, 0, G_OPTION_ARG_STRING_ARRAY, &override_texts,
-      N_("approve: a major finding's reason, CODE:LINES=REASON-CODE: TEXT (once per finding)"), N_("OVERRIDE") },
+      N_("approve: a major finding’s reason, CODE:LINES=REASON-CODE: TEXT (once per finding)"), N_("OVERRIDE") },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, N_("reject: the reason, for the prescriber"), N_("TEXT") },
     { NULL }
   };
@@ -455,7 +455,7 @@ pd_cli_decide (PdCli  *cli,
   gboolean approve;
 
   if (!pd_cli_parse (cli, &argc, &argv, _("RX approve|reject"),
-                     _("Approve or reject a prescription as the signed-in pharmacist, as the app's decision dialog does."),
+                     _("Approve or reject a prescription as the signed-in pharmacist, as the app’s decision dialog does."),
                      entries, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (argc != 3 || (!g_str_equal (argv[2], "approve") && !g_str_equal (argv[2], "reject")))
