@@ -222,31 +222,29 @@ check_medication (JsonObject       *dispense,
   return TRUE;
 }
 
-/* The dispenser and the checker: two performers, two people. */
+/* The dispenser and the checker: two performers, two people, each named
+ * by a reference or, for someone the hospital does not know (a checker
+ * without a Practitioner), by an identifier. */
 static gboolean
 check_performers (JsonObject       *dispense,
                   PdSandboxRefusal *r)
 {
   JsonArray *performers = pd_json_arr (dispense, "performer");
-  g_autoptr(GHashTable) actors = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) actors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; performers != NULL && i < json_array_get_length (performers); i++)
     {
-      JsonObject *ref = pd_json_obj (pd_json_arr_obj (performers, i), "actor");
-      JsonObject *id = pd_json_obj (ref, "identifier");
-      const char *actor = pd_json_str (ref, "reference");
+      JsonObject *actor = pd_json_obj (pd_json_arr_obj (performers, i), "actor");
+      JsonObject *id = pd_json_obj (actor, "identifier");
+      const char *ref = pd_json_str (actor, "reference");
 
-      /* A checker the hospital has no Practitioner for is named by a
-       * logical reference (identifier), as FHIR allows. */
-      if (actor == NULL && pd_json_str (id, "system") != NULL && pd_json_str (id, "value") != NULL)
-        actor = pd_json_str (id, "value");
-      if (actor == NULL)
+      if (ref == NULL && (pd_json_str (id, "system") == NULL || pd_json_str (id, "value") == NULL))
         {
           g_autofree char *where = g_strdup_printf ("MedicationDispense.performer[%u].actor", i);
 
           return refuse (r, 422, "required", where, "every performer names its actor (a reference or an identifier)");
         }
-      g_hash_table_add (actors, (gpointer) actor);
+      g_hash_table_add (actors, ref != NULL ? g_strdup (ref) : g_strconcat (pd_json_str (id, "system"), "|", pd_json_str (id, "value"), NULL));
     }
   if (g_hash_table_size (actors) < 2)
     return refuse (r, 422, "required", "MedicationDispense.performer",
@@ -266,12 +264,14 @@ product_code (JsonObject *line)
 }
 
 /* authorizingPrescription: lines of one prescription, each active (a
- * cancelled one refused with 409), of a Task neither rejected nor
- * cancelled. Gives the prescription's groupIdentifier value and the
- * product code when the dispense fills one line. */
+ * cancelled one refused with 409) and still valid when the fill was
+ * prepared, of a Task neither rejected nor cancelled. Gives the
+ * prescription's groupIdentifier value and the product code when the
+ * dispense fills one line. */
 static gboolean
 check_lines (PdSandbox        *sandbox,
              JsonObject       *dispense,
+             gint64            prepared_us,
              char            **prescription,
              char            **prescribed,
              PdSandboxRefusal *r)
@@ -289,7 +289,8 @@ check_lines (PdSandbox        *sandbox,
       const char *ref = pd_json_str (pd_json_arr_obj (refs, i), "reference");
       g_autofree char *where = g_strdup_printf ("MedicationDispense.authorizingPrescription[%u]", i);
       g_autoptr(JsonObject) line = NULL;
-      const char *group, *status;
+      const char *group, *status, *valid_until;
+      gint64 valid_us = 0;
 
       if (ref == NULL || !g_str_has_prefix (ref, "MedicationRequest/"))
         return refuse (r, 422, "invalid", where, "authorizingPrescription[%u] is not MedicationRequest/id", i);
@@ -307,6 +308,10 @@ check_lines (PdSandbox        *sandbox,
         return refuse (r, 409, "conflict", where, "prescription %s was cancelled by the prescriber (%s is cancelled)", group, ref);
       if (g_strcmp0 (status, "active") != 0)
         return refuse (r, 409, "conflict", where, "%s is %s, not active", ref, status != NULL ? status : "without a status");
+      valid_until = pd_json_str (pd_json_obj (pd_json_obj (line, "dispenseRequest"), "validityPeriod"), "end");
+      if (valid_until != NULL && pd_time_parse_fhir (valid_until, TRUE, &valid_us) && valid_us < prepared_us)
+        return refuse (r, 422, "business-rule", "MedicationDispense.whenPrepared",
+                       "prescription %s was valid until %s, before the fill was prepared", group, valid_until);
       if (*prescription == NULL)
         *prescription = g_strdup (group);
       if (json_array_get_length (refs) == 1)
@@ -342,11 +347,11 @@ pd_sandbox_dispense_check_new (PdSandbox        *sandbox,
                    "a fill's MedicationDispense is created in-progress, not %s", status != NULL ? status : "without a status");
   if (!check_identifiers (dispense, &group, &own, r) || !check_if_none_exist (if_none_exist, own, r))
     return FALSE;
-  if (!check_lines (sandbox, dispense, &prescription, &prescribed, r))
-    return FALSE;
   if (prepared == NULL || !pd_time_parse_iso (prepared, &prepared_us, NULL))
     return refuse (r, 422, prepared == NULL ? "required" : "invalid", "MedicationDispense.whenPrepared",
                    "MedicationDispense.whenPrepared is a time with an offset");
+  if (!check_lines (sandbox, dispense, prepared_us, &prescription, &prescribed, r))
+    return FALSE;
   if (json_object_has_member (dispense, "whenHandedOver"))
     return refuse (r, 422, "business-rule", "MedicationDispense.whenHandedOver",
                    "a fill is handed over later, by a PUT that completes it: no whenHandedOver when created");

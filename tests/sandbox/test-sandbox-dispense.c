@@ -232,10 +232,14 @@ test_validation (void)
     { "quantity", NULL, "MedicationDispense.quantity" },
     { "quantity", "{\"value\":0}", "MedicationDispense.quantity" },
     { "whenPrepared", NULL, "MedicationDispense.whenPrepared" },
+    /* the prescription is valid until two days after it was written */
+    { "whenPrepared", "\"2026-11-23T09:00:00+08:00\"", "MedicationDispense.whenPrepared" },
     { "whenHandedOver", "\"" NOW "\"", "MedicationDispense.whenHandedOver" },
     { "performer", "[{\"actor\":{\"reference\":\"Practitioner/ph-1\"}}]", "MedicationDispense.performer" },
     { "performer", "[{\"actor\":{\"reference\":\"Practitioner/ph-1\"}},{\"actor\":{\"reference\":\"Practitioner/ph-1\"}}]",
       "MedicationDispense.performer" },
+    { "performer", "[{\"actor\":{\"reference\":\"Practitioner/ph-1\"}},{\"actor\":{\"display\":\"陈药师\"}}]",
+      "MedicationDispense.performer[1].actor" },
     { "identifier", "[{\"system\":\"urn:pharmdesk:dispense\",\"value\":\"" G1 ":1\"}]", "MedicationDispense.identifier" },
     { "identifier", "[{\"system\":\"urn:pharmdesk:dispense-group\",\"value\":\"" G1 "\"}]", "MedicationDispense.identifier" },
     { "identifier", "[{\"system\":\"urn:pharmdesk:dispense-group\",\"value\":\"" G1 "\"},"
@@ -264,7 +268,14 @@ test_validation (void)
     g_assert_nonnull (strstr (diagnostics (out), "dispense-group"));
   }
   g_assert_cmpint (n_dispenses (&h), ==, 0);
-  g_assert_cmpuint (post_dispense (&h, good, G1, 1, NULL), ==, 201);
+  /* A checker the hospital knows by the pharmacy's identifier only. */
+  {
+    g_autofree char *body = edited (good, "performer", "[{\"actor\":{\"reference\":\"Practitioner/ph-1\"}},"
+                                    "{\"actor\":{\"identifier\":{\"system\":\"urn:pharmdesk:account\",\"value\":\"a-7\"},"
+                                    "\"display\":\"核对员\"}}]");
+
+    g_assert_cmpuint (post_dispense (&h, body, G1, 1, NULL), ==, 201);
+  }
   hospital_stop (&h);
 }
 
