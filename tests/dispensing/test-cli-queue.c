@@ -540,6 +540,22 @@ test_claimed_by_another (void)
   /* Refused here, by name, before anything is signed or sent. */
   refused (&s, "wang", 1, "钱药师", "decide", rx, "approve", NULL);
   refused (&s, "wang", 1, "钱药师", "decide", rx, "reject", "--reason", "x", NULL);
+  /* Once the lease (10 minutes) has run out, wang may take it over. */
+  {
+    g_autoptr(GTimeZone) china = g_time_zone_new_identifier ("+08:00");
+    g_autoptr(GDateTime) now = g_date_time_new_now (china);
+    g_autoptr(GDateTime) later = g_date_time_add_minutes (now, 11);
+    g_autofree char *when = g_date_time_format (later, "%Y-%m-%dT%H:%M:%S+08:00");
+    g_autofree char *taken = NULL;
+    g_autofree char *task = NULL;
+    g_autoptr(JsonNode) took = NULL;
+
+    g_assert_cmpint (shift_cli (&s, "wang", &taken, NULL, "decide", rx, "approve", "--now", when, NULL), ==, 0);
+    took = shift_json (taken);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (took), "state"), ==, "sent");
+    task = task_status_at_hospital (&s, rx);
+    g_assert_cmpstr (task, ==, "completed");
+  }
 
   /* A claim the cache does not know yet: the hospital says no. */
   other = find_rx (&s, is_pass_routine);
