@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE             /* memmem */
 #define G_LOG_DOMAIN "test-dispense"
 
 #include "config.h"
@@ -723,6 +724,84 @@ test_split_and_return (void)
   shift_stop (&s);
 }
 
+static gboolean
+file_holds (const char *path,
+            const char *text)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return FALSE;
+  return memmem (data, len, text, strlen (text)) != NULL;
+}
+
+/* The Task's delivery input (hospital.md): the pharmacy knows which
+ * prescriptions go by courier, and the receiver's address and phone are
+ * sealed at rest like every patient field. */
+static void
+test_receiver_sealed (void)
+{
+  Shift s = { 0 };
+  g_autofree char *token = NULL;
+  g_autofree char *auth = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *wal = NULL;
+  g_autoptr(JsonObject) bundle = NULL;
+  g_autoptr(GPtrArray) secrets = g_ptr_array_new_with_free_func (g_free);
+  JsonArray *entries;
+  guint with_delivery = 0;
+
+  shift_start (&s, "receiver");
+  token = token_for (&s.sb, s.sb.config->hospital_client_secret);
+  auth = g_strconcat ("Bearer ", token, NULL);
+  url = g_strconcat (s.sb.base, "/fhir/Task?code=urn:pharmdesk:task|rx-review&_count=100", NULL);
+  {
+    const char *headers[] = { "Authorization", auth, NULL };
+
+    g_assert_cmpuint (request ("GET", url, NULL, NULL, headers, &reply), ==, 200);
+  }
+  bundle = parse_object_or_fail (reply);
+  entries = json_object_get_array_member (bundle, "entry");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    {
+      JsonObject *task = json_object_get_object_member (json_array_get_object_element (entries, i), "resource");
+      JsonArray *inputs = json_object_get_array_member (task, "input");
+
+      for (guint k = 0; k < json_array_get_length (inputs); k++)
+        {
+          JsonObject *input = json_array_get_object_element (inputs, k);
+          JsonObject *address;
+
+          if (g_strcmp0 (json_object_get_string_member_with_default (json_object_get_object_member (input, "type"), "text", ""),
+                         "delivery") != 0)
+            continue;
+          with_delivery++;
+          address = json_object_get_object_member (input, "valueAddress");
+          g_ptr_array_add (secrets, g_strdup (json_array_get_string_element (json_object_get_array_member (address, "line"), 0)));
+          if (json_object_has_member (address, "extension"))
+            {
+              JsonArray *ext = json_object_get_array_member (address, "extension");
+
+              for (guint e = 0; e < json_array_get_length (ext); e++)
+                if (json_object_has_member (json_array_get_object_element (ext, e), "valueString"))
+                  g_ptr_array_add (secrets, g_strdup (json_object_get_string_member (json_array_get_object_element (ext, e), "valueString")));
+            }
+        }
+    }
+  g_assert_cmpuint (with_delivery, >, 0);
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM prescription WHERE delivery = 1 AND receiver_sealed IS NOT NULL"), ==, with_delivery);
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM prescription WHERE delivery = 0 AND receiver_sealed IS NULL"), >, 0);
+  wal = g_strconcat (s.db, "-wal", NULL);
+  for (guint i = 0; i < secrets->len; i++)
+    {
+      g_assert_false (file_holds (s.db, secrets->pdata[i]));
+      g_assert_false (file_holds (wal, secrets->pdata[i]));
+    }
+  shift_stop (&s);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -733,5 +812,6 @@ main (int    argc,
   g_test_add_func ("/dispense/drop-response", test_drop_response);
   g_test_add_func ("/dispense/cancelled-while-offline", test_cancelled_while_offline);
   g_test_add_func ("/dispense/split-and-return", test_split_and_return);
+  g_test_add_func ("/dispense/receiver-sealed", test_receiver_sealed);
   return g_test_run ();
 }
