@@ -210,6 +210,7 @@ row_selected_cb (PdDispensingPage *self,
       show_detail_message (self, _("This prescription cannot be opened"), error->message);
       return;
     }
+  pd_fill_pane_set_conflict (self->fill_pane, g_strcmp0 (item->state, "conflict") == 0);
   gtk_stack_set_visible_child_name (self->detail_stack, "fill");
 }
 

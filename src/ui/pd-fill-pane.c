@@ -56,6 +56,7 @@ struct _PdFillPane
   char                *last_dispense;
   guint                n_printed;
   gboolean             handed_over;
+  gboolean             conflict;     /* the list says the last fill is in conflict */
   gboolean             busy;
 };
 
@@ -224,6 +225,21 @@ line_complete (Line *l)
   return l->line->drug != NULL && l->line->boxes > 0 && l->scans->len == (guint) l->line->boxes;
 }
 
+/* GTK 4.8 keeps a focused GtkText's cursor blinking when it turns
+ * insensitive, and warns that it "did not receive a focus-out event":
+ * the focus leaves first. */
+static void
+set_sensitive (GtkWidget *widget,
+               gboolean   sensitive)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (!sensitive && focus != NULL && (focus == widget || gtk_widget_is_ancestor (focus, widget)))
+    gtk_root_set_focus (root, NULL);
+  gtk_widget_set_sensitive (widget, sensitive);
+}
+
 static void
 show_error (PdFillPane *self,
             GtkLabel   *label,
@@ -309,7 +325,7 @@ update_line (Line *l)
     gtk_widget_add_css_class (GTK_WIDGET (l->entry), "error");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (l->entry), "error");
-  gtk_widget_set_sensitive (GTK_WIDGET (l->entry), is_to_fill (l->pane) && l->line->drug != NULL && !l->pane->busy);
+  set_sensitive (GTK_WIDGET (l->entry), is_to_fill (l->pane) && l->line->drug != NULL && !l->pane->busy);
 }
 
 /* The next line still short of codes after l (wrapping), or NULL. */
@@ -502,6 +518,7 @@ add_batch_rows (PdFillPane *self,
 static Line *
 build_line (PdFillPane       *self,
             const PdFillLine *line,
+            GPtrArray        *labels,
             const char       *today)
 {
   Line *l = g_new0 (Line, 1);
@@ -543,8 +560,26 @@ build_line (PdFillPane       *self,
       if (line->course_end != NULL)
         until = g_strdup_printf (_("Course until %s"), line->course_end);
       add_row (l->group, dose, until);
-      if (line->boxes > 0)
+      if (is_to_fill (self) && line->boxes > 0)
         add_batch_rows (self, l, today);
+      /* Filled: what was given, from which lot, as the labels say it. */
+      for (guint i = 0; !is_to_fill (self) && labels != NULL && i < labels->len; i++)
+        {
+          PdLabel *label = labels->pdata[i];
+          g_autofree char *title = NULL;
+          GtkWidget *row;
+
+          if (g_strcmp0 (label->drug, line->drug_name) != 0)
+            continue;
+          /* Translators: what a filled line gave, e.g. "Given: 1 box (9 tablets)", then its lot */
+          title = g_strdup_printf (_("Given: %s"), label->quantity);
+          {
+            g_autofree char *lot = g_strdup_printf (_("Lot %s"), label->lot != NULL ? label->lot : "");
+
+            row = add_row (l->group, title, lot);
+          }
+          add_row_icon (row, "object-select-symbolic", "success");
+        }
     }
 
   l->entry = GTK_ENTRY (gtk_entry_new ());
@@ -615,14 +650,16 @@ update (PdFillPane *self)
     update_line (self->lines->pdata[i]);
   gtk_widget_set_visible (self->check_box, is_to_fill (self));
   gtk_widget_set_visible (self->done_box, is_filled (self));
-  gtk_revealer_set_reveal_child (self->conflict_revealer, self->sheet != NULL && g_strcmp0 (self->sheet->state, "conflict") == 0);
+  gtk_revealer_set_reveal_child (self->conflict_revealer,
+                                 self->sheet != NULL && (self->conflict || g_strcmp0 (self->sheet->state, "conflict") == 0));
+  gtk_widget_set_visible (GTK_WIDGET (self->conflict_revealer), gtk_revealer_get_reveal_child (self->conflict_revealer));
   if (self->sheet == NULL)
     return;
   missing = missing_text (self);
   gtk_label_set_label (self->missing_label, missing);
   gtk_widget_set_sensitive (GTK_WIDGET (self->confirm_button), ready (self));
-  gtk_widget_set_sensitive (GTK_WIDGET (self->checker_row), !self->busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->checker_password_row), !self->busy);
+  set_sensitive (GTK_WIDGET (self->checker_row), !self->busy);
+  set_sensitive (GTK_WIDGET (self->checker_password_row), !self->busy);
   gtk_spinner_set_spinning (self->spinner, self->busy);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->print_button), !self->busy && self->sheet->dispense_uuid != NULL);
@@ -675,9 +712,13 @@ build (PdFillPane *self,
   g_autofree char *title = NULL;
   g_autofree char *subtitle = NULL;
   g_autofree char *today = pd_time_format_china (pd_clock_now_us (pd_clock_get_default ()), "%Y-%m-%d");
+  g_autoptr(GPtrArray) labels = NULL;
   GtkWidget *child;
   Line *first = NULL;
 
+  /* The focus leaves a scan entry before it goes. */
+  set_sensitive (GTK_WIDGET (self->lines_box), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->lines_box), TRUE);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->lines_box))) != NULL)
     gtk_box_remove (self->lines_box, child);
   g_clear_pointer (&self->lines, g_ptr_array_unref);
@@ -698,13 +739,22 @@ build (PdFillPane *self,
                                 self->sheet->delivery ? _("for delivery") : _("collected at the counter"));
   gtk_label_set_label (self->subtitle_label, subtitle);
 
+  if (self->sheet->dispense_uuid != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      labels = pd_dispense_labels (self->session, self->kb, self->sheet->dispense_uuid,
+                                   self->pharmacy != NULL ? self->pharmacy : "", &error);
+      if (labels == NULL)
+        g_warning ("labels: %s", error->message);
+    }
   for (guint i = 0; i < self->sheet->lines->len; i++)
     {
-      Line *l = build_line (self, self->sheet->lines->pdata[i], today);
+      Line *l = build_line (self, self->sheet->lines->pdata[i], labels, today);
 
       g_ptr_array_add (self->lines, l);
-      /* The scans made before a quiet re-read stay. */
-      for (guint k = 0; kept != NULL && k < kept->len; k++)
+      /* The scans made before a quiet re-read stay, while there is a fill to make. */
+      for (guint k = 0; kept != NULL && is_to_fill (self) && k < kept->len; k++)
         {
           Line *old = kept->pdata[k];
 
@@ -1144,6 +1194,7 @@ pd_fill_pane_show (PdFillPane  *self,
   else
     {
       self->handed_over = FALSE;
+      self->conflict = FALSE;
       self->n_printed = 0;
       g_clear_pointer (&self->last_dispense, g_free);
       gtk_editable_set_text (GTK_EDITABLE (self->checker_row), "");
@@ -1180,6 +1231,14 @@ const PdFillSheet *
 pd_fill_pane_get_sheet (PdFillPane *self)
 {
   return self->sheet;
+}
+
+void
+pd_fill_pane_set_conflict (PdFillPane *self,
+                           gboolean    conflict)
+{
+  self->conflict = conflict;
+  update (self);
 }
 
 void

@@ -29,6 +29,10 @@ gboolean           pd_fill_pane_show           (PdFillPane  *self,
 /* Re-reads the prescription shown (its state after a sync). */
 void               pd_fill_pane_reload         (PdFillPane  *self);
 const PdFillSheet *pd_fill_pane_get_sheet      (PdFillPane  *self);
+/* The list's word that the last fill of the prescription shown is in
+ * conflict (the hospital refused it, or found it cancelled). */
+void               pd_fill_pane_set_conflict   (PdFillPane  *self,
+                                                gboolean     conflict);
 /* The pharmacy's name printed on the labels. */
 void               pd_fill_pane_set_pharmacy   (PdFillPane  *self,
                                                 const char  *name);

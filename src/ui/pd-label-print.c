@@ -239,6 +239,15 @@ draw_page_cb (GtkPrintOperation *op,
 {
   cairo_t *cr = gtk_print_context_get_cairo_context (context);
   PangoContext *pango = gtk_print_context_create_pango_context (context);
+  cairo_font_options_t *options = cairo_font_options_create ();
+
+  /* In millimetres a glyph is a few units wide: hinted metrics and
+   * rounded positions would snap each to a whole millimetre. */
+  cairo_font_options_set_hint_metrics (options, CAIRO_HINT_METRICS_OFF);
+  cairo_font_options_set_hint_style (options, CAIRO_HINT_STYLE_NONE);
+  pango_cairo_context_set_font_options (pango, options);
+  cairo_font_options_destroy (options);
+  pango_context_set_round_glyph_positions (pango, FALSE);
 
   for (int i = 0; i < job->per_page; i++)
     {

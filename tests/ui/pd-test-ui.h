@@ -3,11 +3,13 @@
 
 /* What the display tests share: the mode and language (PD_TEST_MODE),
  * running the real application with the tests once its window is up,
- * running the main loop for a while or until a condition holds, and
- * screenshots (PD_SCREENSHOT_DIR) named after the step and the mode.
+ * running the main loop for a while or until a condition holds, reading
+ * back what the window shows and the desk's database, and screenshots
+ * (PD_SCREENSHOT_DIR) named after the step and the mode.
  * Header-only: one test file each. */
 
 #include <adwaita.h>
+#include <string.h>
 
 #include "pd-application.h"
 #include "pd-ui.h"
@@ -33,6 +35,68 @@ spin (guint ms)
       g_main_context_iteration (NULL, FALSE); \
     g_assert_true (cond); \
   } G_STMT_END
+
+/* Every visible label's text under a widget, one a line. */
+static inline void
+collect_visible_labels (GtkWidget *widget,
+                        GString   *out)
+{
+  if (!gtk_widget_get_visible (widget))
+    return;
+  if (GTK_IS_LABEL (widget) && *gtk_label_get_label (GTK_LABEL (widget)) != '\0')
+    g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    collect_visible_labels (c, out);
+}
+
+static inline char *
+texts_of (GtkWidget *widget)
+{
+  GString *s = g_string_new (NULL);
+
+  collect_visible_labels (widget, s);
+  return g_string_free (s, FALSE);
+}
+
+static inline void
+assert_shows (const char *texts,
+              const char *text)
+{
+  if (strstr (texts, text) == NULL)
+    g_error ("“%s” not shown in:\n%s", text, texts);
+}
+
+static inline void
+assert_hides (const char *texts,
+              const char *text)
+{
+  if (strstr (texts, text) != NULL)
+    g_error ("“%s” shown in:\n%s", text, texts);
+}
+
+/* A count from the desk's database (one optional text parameter). */
+static inline gint64
+local_count (const char *sql,
+             const char *arg)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (pd_application_get_store (app), sql, NULL);
+  gint64 n;
+
+  g_assert_nonnull (stmt);
+  if (arg != NULL)
+    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return n;
+}
+
+static inline void
+click (GtkButton *button)
+{
+  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (button)));
+  g_signal_emit_by_name (button, "clicked");
+}
 
 /* With PD_SCREENSHOT_DIR set, each step leaves a PNG of what a person
  * would see (docs/screenshots/). */

@@ -86,44 +86,6 @@ store (void)
   return pd_application_get_store (app);
 }
 
-static void
-collect_labels (GtkWidget *widget,
-                GString   *out)
-{
-  if (!gtk_widget_get_visible (widget))
-    return;
-  if (GTK_IS_LABEL (widget) && *gtk_label_get_label (GTK_LABEL (widget)) != '\0')
-    g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
-    collect_labels (c, out);
-}
-
-/* Every visible label's text, one a line. */
-static char *
-texts_of (GtkWidget *widget)
-{
-  GString *s = g_string_new (NULL);
-
-  collect_labels (widget, s);
-  return g_string_free (s, FALSE);
-}
-
-static void
-assert_shows (const char *texts,
-              const char *text)
-{
-  if (strstr (texts, text) == NULL)
-    g_error ("“%s” not shown in:\n%s", text, texts);
-}
-
-static void
-assert_hides (const char *texts,
-              const char *text)
-{
-  if (strstr (texts, text) != NULL)
-    g_error ("“%s” shown in:\n%s", text, texts);
-}
-
 /* The texts of the queue's row that shows TEXT (a prescription number). */
 static char *
 queue_row_texts (GtkWidget  *widget,
@@ -163,22 +125,6 @@ find_ellipsized (GtkWidget *widget)
         return found;
     }
   return NULL;
-}
-
-static gint64
-local_count (const char *sql,
-             const char *arg)
-{
-  sqlite3_stmt *stmt = pd_store_prepare (store (), sql, NULL);
-  gint64 n;
-
-  g_assert_nonnull (stmt);
-  if (arg != NULL)
-    sqlite3_bind_text (stmt, 1, arg, -1, SQLITE_TRANSIENT);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  n = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return n;
 }
 
 static char *
@@ -222,13 +168,6 @@ wait_server_status (const char *status,
       spin (200);
     }
   return FALSE;
-}
-
-static void
-click (GtkButton *button)
-{
-  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (button)));
-  g_signal_emit_by_name (button, "clicked");
 }
 
 /* --- tests -------------------------------------------------------------------------------- */
