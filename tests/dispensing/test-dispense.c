@@ -724,6 +724,66 @@ test_split_and_return (void)
   shift_stop (&s);
 }
 
+/* A line may take two lots: the first box from one, the rest from the
+ * next; two MedicationDispenses for the line, one per lot. */
+static void
+test_two_lots (void)
+{
+  Shift s = { 0 };
+  g_autofree char *rx = NULL;
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GString) plan = g_string_new ("{\"lines\":[");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  Line *l = NULL;
+
+  shift_start (&s, "two-lots");
+  for (int tries = 0; tries < 6 && l == NULL; tries++)
+    {
+      g_free (rx);
+      g_clear_pointer (&lines, g_ptr_array_unref);
+      rx = shift_approve_one (&s);
+      lines = lines_of (&s, rx);
+      for (guint i = 0; i < lines->len && l == NULL; i++)
+        if (((Line *) lines->pdata[i])->boxes >= 2)
+          l = lines->pdata[i];
+    }
+  g_assert_nonnull (l);
+  receive (&s, lines, "LFIRST", 600, 1);
+  receive (&s, lines, "LNEXT", 700, 40);
+  for (guint i = 0; i < lines->len; i++)
+    {
+      Line *li = lines->pdata[i];
+
+      if (li == l)
+        {
+          g_autoptr(GPtrArray) first = codes_for (&s, li->code, 1);
+          g_autoptr(GPtrArray) rest = codes_for (&s, li->code, li->boxes - 1);
+          g_autofree char *a = entry (li, "LFIRST", 1, 0, first);
+          g_autofree char *b = entry (li, "LNEXT", li->boxes - 1, li->split ? li->units - li->pack : 0, rest);
+
+          g_string_append_printf (plan, "%s%s,%s", plan->len > 10 ? "," : "", a, b);
+        }
+      else
+        {
+          g_autoptr(GPtrArray) codes = codes_for (&s, li->code, li->boxes);
+          g_autofree char *e = entry (li, "LNEXT", li->boxes, li->split ? li->units : 0, codes);
+
+          g_string_append_printf (plan, "%s%s", plan->len > 10 ? "," : "", e);
+        }
+    }
+  g_string_append (plan, "]}");
+  g_assert_cmpint (dispense (&s, "wang", rx, plan->str, "zhao", &out, &err), ==, 0);
+  g_assert_cmpint (boxes_on_hand (&s, l->code, "LFIRST"), ==, 0);
+  g_assert_cmpint (boxes_on_hand (&s, l->code, "LNEXT"), ==, 40 - (l->boxes - 1));
+  {
+    g_autoptr(JsonArray) found = hospital_dispenses (&s, l->line);
+
+    g_assert_cmpuint (json_array_get_length (found), ==, 2);
+  }
+  shift_stop (&s);
+}
+
 static gboolean
 file_holds (const char *path,
             const char *text)
@@ -813,5 +873,6 @@ main (int    argc,
   g_test_add_func ("/dispense/cancelled-while-offline", test_cancelled_while_offline);
   g_test_add_func ("/dispense/split-and-return", test_split_and_return);
   g_test_add_func ("/dispense/receiver-sealed", test_receiver_sealed);
+  g_test_add_func ("/dispense/two-lots", test_two_lots);
   return g_test_run ();
 }
