@@ -347,6 +347,16 @@ pd_sandbox_dispense_check_new (PdSandbox        *sandbox,
                    "a fill's MedicationDispense is created in-progress, not %s", status != NULL ? status : "without a status");
   if (!check_identifiers (dispense, &group, &own, r) || !check_if_none_exist (if_none_exist, own, r))
     return FALSE;
+  {
+    /* If-None-Exist found none before the transaction's first write: only
+     * an earlier entry of the same Bundle can hold this identifier now. */
+    g_autofree char *token = g_strconcat (DISPENSE_SYSTEM "|", own, NULL);
+    g_autoptr(GPtrArray) same = pd_sandbox_fhir_lookup (sandbox, "MedicationDispense", "identifier", token);
+
+    if (same->len > 0)
+      return refuse (r, 422, "duplicate", "MedicationDispense.identifier",
+                     "MedicationDispense/%s already has the identifier %s", (char *) same->pdata[0], token);
+  }
   if (prepared == NULL || !pd_time_parse_iso (prepared, &prepared_us, NULL))
     return refuse (r, 422, prepared == NULL ? "required" : "invalid", "MedicationDispense.whenPrepared",
                    "MedicationDispense.whenPrepared is a time with an offset");

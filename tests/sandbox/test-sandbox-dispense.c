@@ -185,6 +185,21 @@ test_conditional_create (void)
   }
   g_assert_cmpint (n_dispenses (&h), ==, 2);
 
+  /* Two entries of one Bundle with the same identifier: one would be lost. */
+  {
+    const char *lines[] = { "mr-00000003-1", NULL };
+    const char *drugs[] = { "YP1098", NULL };
+    g_autofree char *one = fill_bundle (G3, lines, drugs);
+    const char *entry = strstr (one, "{\"fullUrl\"");
+    g_autofree char *entry_text = g_strndup (entry, strlen (entry) - 2);
+    g_autofree char *twice = g_strdup_printf ("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[%s,%s]}",
+                                              entry_text, entry_text);
+
+    g_assert_cmpuint (fhir (&h, "POST", "", twice, NULL, NULL, &out), ==, 422);
+    g_assert_true (g_str_has_prefix (diagnostics (out), "entry 1: "));
+    g_clear_pointer (&out, json_object_unref);
+  }
+
   /* All or nothing: a Bundle whose second entry is refused leaves no first. */
   {
     const char *lines[] = { "mr-00000003-1", "mr-00000003-1", NULL };
@@ -420,6 +435,9 @@ test_handover (void)
   g_assert_cmpstr (json_object_get_string_member (entry_resource (out, 0), "status"), ==, "completed");
   g_clear_pointer (&out, json_object_unref);
   g_assert_cmpuint (fhir (&h, "GET", "MedicationDispense?prescription=mr-00000002-1,mr-00000002-2", NULL, NULL, NULL, &out), ==, 200);
+  g_assert_cmpuint (n_entries (out), ==, 2);
+  g_clear_pointer (&out, json_object_unref);
+  g_assert_cmpuint (fhir (&h, "GET", "MedicationDispense?identifier=urn:pharmdesk:dispense-group%7C" G1, NULL, NULL, NULL, &out), ==, 200);
   g_assert_cmpuint (n_entries (out), ==, 2);
   g_clear_pointer (&out, json_object_unref);
   g_assert_cmpuint (fhir (&h, "GET", "MedicationDispense?identifier=urn:pharmdesk:dispense%7C" G1 ":2", NULL, NULL, NULL, &out), ==, 200);
