@@ -17,6 +17,7 @@ struct _PdDispensingPage
   GtkStack      *stack;
   GtkLabel      *count_label;
   GtkListBox    *list_box;
+  GtkWidget     *list_empty_label;
   GtkStack      *detail_stack;
   AdwStatusPage *detail_page;
   PdFillPane    *fill_pane;
@@ -282,6 +283,7 @@ pd_dispensing_page_class_init (PdDispensingPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, stack);
   gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, count_label);
   gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, list_box);
+  gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, list_empty_label);
   gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, detail_page);
   gtk_widget_class_bind_template_child (widget_class, PdDispensingPage, fill_pane);
@@ -294,6 +296,7 @@ pd_dispensing_page_init (PdDispensingPage *self)
   g_type_ensure (PD_TYPE_FILL_PANE);
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_list_box_set_header_func (self->list_box, header_func, self, NULL);
+
   g_signal_connect_swapped (self->list_box, "row-selected", G_CALLBACK (row_selected_cb), self);
   g_signal_connect_swapped (self->fill_pane, "changed", G_CALLBACK (fill_changed_cb), self);
   set_state (self, "signed-out");
@@ -360,7 +363,10 @@ pd_dispensing_page_refresh (PdDispensingPage *self)
     to_fill += g_strcmp0 (((PdDispensingItem *) items->pdata[i])->state, "approved") == 0;
   count = g_strdup_printf (ngettext ("%u to fill, %u in all", "%u to fill, %u in all", to_fill), to_fill, items->len);
   gtk_label_set_label (self->count_label, count);
-  set_state (self, items->len > 0 ? "list" : "empty");
+  /* A prescription just handed over stays in view, its pane saying so,
+   * beside a list that may now be empty. */
+  set_state (self, items->len > 0 || selected_uuid (self) != NULL ? "list" : "empty");
+  gtk_widget_set_visible (self->list_empty_label, items->len == 0);
 
   /* Rebuilt only when something changed: a scan under way keeps its
    * entry and its focus. */

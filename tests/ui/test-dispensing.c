@@ -624,6 +624,7 @@ test_handover (void)
 
     assert_shows (texts, zh ? "已交付" : "Handed over");
   }
+  shoot_drawn ("dispensing-handed-over");
   g_assert_true (wait_server_dispenses ("completed", 60));
   /* Handed over, it leaves the list. */
   pd_dispensing_page_refresh (dispensing_page ());
