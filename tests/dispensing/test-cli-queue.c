@@ -9,6 +9,8 @@
 #include "pd-queue-model.h"
 #include "pd-rx-cache.h"
 #include "pd-store.h"
+#include "pd-review-decision.h"
+#include "pd-kb-store.h"
 #include "shift.h"
 
 /* pharmdesk-cli queue list and decide (cli.md "The queue and the decision
@@ -540,6 +542,26 @@ test_claimed_by_another (void)
   /* Refused here, by name, before anything is signed or sent. */
   refused (&s, "wang", 1, "钱药师", "decide", rx, "approve", NULL);
   refused (&s, "wang", 1, "钱药师", "decide", rx, "reject", "--reason", "x", NULL);
+  /* The app's path, the core's decision itself, refuses it too (it used to
+   * pass: the cached Task's version already held qian's claim, so the
+   * hospital's If-Match let wang's claim overwrite hers). */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *password = read_password (&s, "wang");
+    g_autofree char *uuid = NULL;
+    g_autoptr(PdStore) store = pd_store_open (s.db, &error);
+    g_autoptr(PdSession) session = pd_session_sign_in (store, "wang", password, &error);
+    g_autoptr(PdKb) kb = pd_kb_load_active (store, &error);
+    g_autofree char *decided = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (pd_rx_cache_find (store, rx, &uuid, NULL, &error));
+    decided = pd_review_decide (session, kb, uuid, "approve", NULL, NULL, &error);
+    g_assert_null (decided);
+    g_assert_error (error, PD_REVIEW_ERROR, PD_REVIEW_ERROR_CLAIMED);
+    g_clear_object (&session);
+    pd_store_close (store);
+  }
   /* Once the lease (10 minutes) has run out, wang may take it over. */
   {
     g_autoptr(GTimeZone) china = g_time_zone_new_identifier ("+08:00");

@@ -14,6 +14,7 @@
 #include "pd-json.h"
 #include "pd-outbox.h"
 #include "pd-registry.h"
+#include "pd-review-decidable.h"
 #include "pd-review-decision.h"
 #include "pd-rx-cache.h"
 #include "pd-signing.h"
@@ -382,6 +383,7 @@ pd_review_decide (PdSession  *session,
 {
   const PdAccount *me = pd_session_get_account (session);
   g_autoptr(PdReviewContext) c = NULL;
+  g_autoptr(PdRxView) view = NULL;
   g_autoptr(JsonNode) record = NULL;
   g_autofree char *text = NULL;
   g_autofree char *jws = NULL;
@@ -399,6 +401,11 @@ pd_review_decide (PdSession  *session,
                    _("This account has no practising-certificate number or hospital Practitioner reference: an administrator adds them"));
       return NULL;
     }
+  /* Not over a colleague's claim that still holds, whatever the cached
+   * Task's version would let through at the hospital. */
+  view = pd_rx_view_load (session, kb, rx_uuid, "en", FALSE, error);
+  if (view == NULL || !pd_review_check_decidable (view, error))
+    return NULL;
   c = pd_review_context_load (session, kb, rx_uuid, error);
   if (c == NULL || !check_decision (c, decision, overrides, reason, error))
     return NULL;
