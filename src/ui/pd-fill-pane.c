@@ -58,6 +58,8 @@ struct _PdFillPane
   gboolean             handed_over;
   gboolean             conflict;     /* the list says the last fill is in conflict */
   gboolean             busy;
+  GtkWidget           *keys_root;    /* where the scanner's catch is, while mapped */
+  GtkEventController  *keys;
 };
 
 struct _Line {
@@ -773,6 +775,71 @@ build (PdFillPane *self,
     gtk_widget_grab_focus (GTK_WIDGET (first->entry));
 }
 
+/* --- a scan that arrives while the focus is elsewhere ------------------------------------- */
+
+/* A keyboard-wedge scanner types wherever the focus is. A digit typed
+ * while the focus is not in a text field (the list, a button, the header)
+ * goes to the first line still short of codes, rather than being lost. */
+static gboolean
+root_key_pressed_cb (GtkEventControllerKey *controller,
+                     guint                  keyval,
+                     guint                  keycode,
+                     GdkModifierType        state,
+                     PdFillPane            *self)
+{
+  gunichar c = gdk_keyval_to_unicode (keyval);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self->keys_root));
+  Line *target = NULL;
+
+  if (!is_to_fill (self) || self->busy || c < '0' || c > '9'
+      || (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SUPER_MASK)) != 0
+      || (focus != NULL && GTK_IS_EDITABLE (focus)))
+    return GDK_EVENT_PROPAGATE;
+  for (guint i = 0; i < self->lines->len && target == NULL; i++)
+    {
+      Line *l = self->lines->pdata[i];
+
+      if (!line_complete (l) && l->line->drug != NULL && l->line->boxes > 0)
+        target = l;
+    }
+  if (target == NULL || !gtk_widget_is_sensitive (GTK_WIDGET (target->entry))
+      || !gtk_widget_get_mapped (GTK_WIDGET (target->entry)))
+    return GDK_EVENT_PROPAGATE;
+  gtk_widget_grab_focus (GTK_WIDGET (target->entry));
+  return gtk_event_controller_key_forward (GTK_EVENT_CONTROLLER_KEY (controller),
+                                           GTK_WIDGET (gtk_editable_get_delegate (GTK_EDITABLE (target->entry))));
+}
+
+static void
+unwatch_keys (PdFillPane *self)
+{
+  if (self->keys != NULL && self->keys_root != NULL)
+    gtk_widget_remove_controller (self->keys_root, self->keys);
+  self->keys = NULL;
+  g_clear_weak_pointer (&self->keys_root);
+}
+
+static void
+mapped_cb (PdFillPane *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  unwatch_keys (self);
+  if (root == NULL)
+    return;
+  self->keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (self->keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (self->keys, "key-pressed", G_CALLBACK (root_key_pressed_cb), self);
+  g_set_weak_pointer (&self->keys_root, GTK_WIDGET (root));
+  gtk_widget_add_controller (self->keys_root, self->keys);
+}
+
+static void
+unmapped_cb (PdFillPane *self)
+{
+  unwatch_keys (self);
+}
+
 /* --- the plan from the scans -------------------------------------------------------------- */
 
 static const char *
@@ -1092,6 +1159,7 @@ pd_fill_pane_dispose (GObject *object)
 {
   PdFillPane *self = PD_FILL_PANE (object);
 
+  unwatch_keys (self);
   g_clear_pointer (&self->lines, g_ptr_array_unref);
   g_clear_pointer (&self->sheet, pd_fill_sheet_free);
   g_clear_object (&self->session);
@@ -1151,6 +1219,8 @@ pd_fill_pane_init (PdFillPane *self)
   g_signal_connect_swapped (self->handover_button, "clicked", G_CALLBACK (handover_clicked_cb), self);
   g_signal_connect_swapped (self->checker_row, "changed", G_CALLBACK (checker_changed_cb), self);
   g_signal_connect_swapped (self->checker_password_row, "changed", G_CALLBACK (checker_changed_cb), self);
+  g_signal_connect (self, "map", G_CALLBACK (mapped_cb), NULL);
+  g_signal_connect (self, "unmap", G_CALLBACK (unmapped_cb), NULL);
   /* Enter in the password confirms, as a person expects. */
   g_signal_connect_swapped (self->checker_password_row, "entry-activated", G_CALLBACK (confirm_clicked_cb), self);
   update (self);

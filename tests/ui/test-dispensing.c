@@ -180,7 +180,9 @@ static void
 scan (GtkEntry   *entry,
       const char *code)
 {
-  g_assert_true (has_focus_within (GTK_WIDGET (entry)));
+  /* NULL: the focus is nowhere in particular. */
+  if (entry != NULL)
+    g_assert_true (has_focus_within (GTK_WIDGET (entry)));
   if (typed_as_keys)
     {
       /* Two runs: `type` takes every word after it as text. */
@@ -464,7 +466,17 @@ test_scan_codes (void)
         {
           g_autoptr(GPtrArray) codes = NULL;
 
-          scan (entry, issued->pdata[j]);
+          /* The last line's first box is scanned with the focus taken
+           * away (a click on the list, say): the scan still lands on the
+           * first line short of codes, said nowhere else. */
+          if (typed_as_keys && i == sheet->lines->len - 1 && j == 0)
+            {
+              gtk_root_set_focus (GTK_ROOT (window), NULL);
+              spin (100);
+              scan (NULL, issued->pdata[j]);
+            }
+          else
+            scan (entry, issued->pdata[j]);
           WAIT_FOR (n_codes (i) == j + 1);
           codes = pd_fill_pane_get_codes (pane (), i);
           g_assert_cmpstr (codes->pdata[j], ==, issued->pdata[j]);
