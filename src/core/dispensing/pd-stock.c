@@ -542,7 +542,7 @@ pd_stock_move (PdSession   *session,
     {
       if (rc == SQLITE_DONE)
         g_set_error (error, PD_DISPENSING_ERROR, PD_DISPENSING_ERROR_INVALID,
-                     _("No batch %" G_GINT64_FORMAT " in stock"), batch_id);
+                     _("No batch %lld in stock"), (long long) batch_id);
       else
         pd_store_set_error (pd_store_get_db (store), rc, "stock_batch", error);
       sqlite3_reset (stmt);
