@@ -56,7 +56,7 @@ group_title (const char *state)
     return _("To fill");
   if (g_strcmp0 (state, "dispensed") == 0)
     return _("Filled, waiting for the patient or the courier");
-  return _("Conflicts: the hospital refused the fill");
+  return _("Conflicts: refused by the hospital, or cancelled");
 }
 
 static char *

@@ -991,12 +991,16 @@ fill_done_cb (GObject      *object,
     {
       show_error (self, self->check_error_label, error->message);
       update (self);
+      /* The checker types again: the password row has the focus, and the
+       * pane scrolls to it and to the words under it. */
+      gtk_widget_grab_focus (GTK_WIDGET (self->checker_password_row));
       return;
     }
   g_free (self->last_dispense);
   self->last_dispense = g_steal_pointer (&uuid);
   gtk_editable_set_text (GTK_EDITABLE (self->checker_row), "");
   pd_fill_pane_reload (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->print_button));
   g_signal_emit (self, signals[CHANGED], 0);
   ask_sync (self);
 }
