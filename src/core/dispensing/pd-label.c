@@ -95,11 +95,13 @@ pd_dose_words (int         per_day,
     return NULL;
   value = number (dose_value);
   word = pd_dispense_unit_word (dose_unit, dose_value == 1.0);
+  if (per_day == 1)
+    /* TRANSLATORS: the dose on a drug label, taken once a day: the amount
+     * and its unit each time (每日1次，每次1粒). */
+    return g_strdup_printf (_("once a day, %s %s each time"), value, word);
   /* TRANSLATORS: the dose on a drug label: times a day, then the amount and
    * its unit each time (每日3次，每次1粒). */
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d time a day, %s %s each time",
-                                       "%d times a day, %s %s each time", (gulong) per_day),
-                          per_day, value, word);
+  return g_strdup_printf (_("%d times a day, %s %s each time"), per_day, value, word);
 }
 
 /* A dose in mg becomes product units where the knowledge base says how many
