@@ -254,6 +254,55 @@ boxes_on_hand (Shift      *s,
   return shift_db_int (s, sql);
 }
 
+/* The label's words (每日3次，每次1粒 in zh_CN; the display test reads them
+ * there). */
+static void
+test_dose_words (void)
+{
+  g_autofree char *three = pd_dose_words (3, 1, "粒");
+  g_autofree char *once = pd_dose_words (1, 0.5, "{tbl}");
+  g_autofree char *mg = pd_dose_words (2, 500, "mg");
+  g_autofree char *none = pd_dose_words (0, 1, "片");
+
+  g_assert_cmpstr (three, ==, "3 times a day, 1 capsule each time");
+  g_assert_cmpstr (once, ==, "once a day, 0.5 tablets each time");
+  g_assert_cmpstr (mg, ==, "2 times a day, 500 mg each time");
+  g_assert_null (none);
+}
+
+/* A fill's labels: one per item, with what the knowledge base says. */
+static void
+assert_labels (Shift      *s,
+               const char *dispense_uuid,
+               const char *rx,
+               guint       n_items)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdStore) store = pd_store_open (s->db, &error);
+  g_autoptr(PdSession) session = sign_in_wang (s, store);
+  g_autoptr(PdKb) kb = pd_kb_load_active (store, &error);
+  g_autoptr(GPtrArray) labels = pd_dispense_labels (session, kb, dispense_uuid, "示例大药房", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (labels->len, ==, n_items);
+  for (guint i = 0; i < labels->len; i++)
+    {
+      PdLabel *label = labels->pdata[i];
+
+      g_assert_nonnull (label->patient);
+      g_assert_nonnull (label->drug);
+      g_assert_true (g_str_has_suffix (label->dose_words, "each time"));
+      g_assert_cmpstr (label->route, ==, "oral");
+      g_assert_nonnull (strstr (label->quantity, "box"));
+      g_assert_cmpstr (label->pharmacy, ==, "示例大药房");
+      g_assert_cmpstr (label->rx_number, ==, rx);
+      g_assert_cmpstr (label->lot, ==, "LGOOD");
+    }
+  g_assert_true (pd_dispense_labels_printed (session, dispense_uuid, labels->len, &error));
+  g_clear_object (&session);
+  pd_store_close (store);
+}
+
 /* --- a fill ----------------------------------------------------------------------------------- */
 
 static void
@@ -300,6 +349,9 @@ test_fill (void)
   g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM dispense d JOIN account a ON a.id = d.dispenser_id"
                                      " JOIN account c ON c.id = d.checker_id WHERE a.username = 'wang' AND c.username = 'zhao'"), ==, 1);
   g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM audit_event WHERE action IN ('dispense.fill', 'dispense.check')"), ==, 2);
+  g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM audit_event WHERE action = 'stock.dispense'"), ==, lines->len);
+  assert_labels (&s, json_object_get_string_member (answer, "dispense_id"), rx, lines->len);
+  g_assert_cmpint (shift_db_int (&s, "SELECT labels_printed FROM dispense"), ==, 1);
   /* queue list says dispensed */
   queue = shift_queue (&s);
   g_assert_cmpstr (json_object_get_string_member (shift_queue_row (queue, rx), "state"), ==, "dispensed");
@@ -867,6 +919,7 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/dispense/dose-words", test_dose_words);
   g_test_add_func ("/dispense/fill", test_fill);
   g_test_add_func ("/dispense/refusals", test_refusals);
   g_test_add_func ("/dispense/drop-response", test_drop_response);
