@@ -58,6 +58,7 @@ struct _PdFillPane
   gboolean             handed_over;
   gboolean             conflict;     /* the list says the last fill is in conflict */
   gboolean             busy;
+  GHashTable          *stash;        /* rx uuid → (line id → Scan* array): scans of prescriptions left unfinished */
   GtkWidget           *keys_root;    /* where the scanner's catch is, while mapped */
   GtkEventController  *keys;
 };
@@ -707,9 +708,25 @@ state_text (const PdFillSheet *sheet,
   return sheet->state;
 }
 
+/* The scans of the lines shown, by line id (the arrays shared, not copied). */
+static GHashTable *
+scans_by_line (PdFillPane *self)
+{
+  GHashTable *scans = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+
+  for (guint i = 0; self->lines != NULL && i < self->lines->len; i++)
+    {
+      Line *l = self->lines->pdata[i];
+
+      if (l->scans->len > 0)
+        g_hash_table_insert (scans, g_strdup (l->line->line), g_ptr_array_ref (l->scans));
+    }
+  return scans;
+}
+
 static void
 build (PdFillPane *self,
-       GPtrArray  *kept)
+       GHashTable *kept)
 {
   g_autofree char *title = NULL;
   g_autofree char *subtitle = NULL;
@@ -755,17 +772,10 @@ build (PdFillPane *self,
       Line *l = build_line (self, self->sheet->lines->pdata[i], labels, today);
 
       g_ptr_array_add (self->lines, l);
-      /* The scans made before a quiet re-read stay, while there is a fill to make. */
-      for (guint k = 0; kept != NULL && is_to_fill (self) && k < kept->len; k++)
-        {
-          Line *old = kept->pdata[k];
-
-          if (g_strcmp0 (old->line->line, l->line->line) == 0)
-            {
-              g_ptr_array_extend_and_steal (l->scans, g_ptr_array_ref (old->scans));
-              break;
-            }
-        }
+      /* The scans made before (a quiet re-read, another prescription
+       * looked at meanwhile) stay while there is a fill to make. */
+      if (kept != NULL && is_to_fill (self) && g_hash_table_lookup (kept, l->line->line) != NULL)
+        g_ptr_array_extend_and_steal (l->scans, g_ptr_array_ref (g_hash_table_lookup (kept, l->line->line)));
       rebuild_codes (l);
       if (first == NULL && !line_complete (l) && l->line->drug != NULL)
         first = l;
@@ -1176,6 +1186,7 @@ pd_fill_pane_finalize (GObject *object)
 {
   PdFillPane *self = PD_FILL_PANE (object);
 
+  g_clear_pointer (&self->stash, g_hash_table_unref);
   g_free (self->pharmacy);
   g_free (self->print_to);
   g_free (self->last_dispense);
@@ -1218,6 +1229,7 @@ pd_fill_pane_init (PdFillPane *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->lines = g_ptr_array_new_with_free_func (line_free);
+  self->stash = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
   g_signal_connect_swapped (self->confirm_button, "clicked", G_CALLBACK (confirm_clicked_cb), self);
   g_signal_connect_swapped (self->print_button, "clicked", G_CALLBACK (print_clicked_cb), self);
   g_signal_connect_swapped (self->handover_button, "clicked", G_CALLBACK (handover_clicked_cb), self);
@@ -1244,13 +1256,15 @@ pd_fill_pane_show (PdFillPane  *self,
                    GError     **error)
 {
   g_autoptr(PdFillSheet) sheet = NULL;
-  g_autoptr(GPtrArray) kept = NULL;
+  g_autoptr(GHashTable) kept = NULL;
   PdFillSheet *old;
   gboolean same;
 
   g_return_val_if_fail (PD_IS_FILL_PANE (self), FALSE);
   if (rx_uuid == NULL || session == NULL)
     {
+      /* Signed out, or another desk's session: nothing carries over. */
+      g_hash_table_remove_all (self->stash);
       g_clear_pointer (&self->lines, g_ptr_array_unref);
       self->lines = g_ptr_array_new_with_free_func (line_free);
       g_clear_pointer (&self->sheet, pd_fill_sheet_free);
@@ -1263,10 +1277,16 @@ pd_fill_pane_show (PdFillPane  *self,
   if (sheet == NULL)
     return FALSE;
   same = self->sheet != NULL && g_strcmp0 (self->sheet->rx_uuid, sheet->rx_uuid) == 0 && self->session == session;
+  if (self->session != session)
+    g_hash_table_remove_all (self->stash);
   if (same)
-    kept = g_steal_pointer (&self->lines);
+    kept = scans_by_line (self);
   else
     {
+      /* Scans of the one left unfinished wait for it; this one's come back. */
+      if (self->sheet != NULL && is_to_fill (self))
+        g_hash_table_insert (self->stash, g_strdup (self->sheet->rx_uuid), scans_by_line (self));
+      g_hash_table_steal_extended (self->stash, sheet->rx_uuid, NULL, (gpointer *) &kept);
       self->handed_over = FALSE;
       self->conflict = FALSE;
       self->n_printed = 0;
@@ -1279,11 +1299,9 @@ pd_fill_pane_show (PdFillPane  *self,
     }
   g_set_object (&self->session, session);
   self->kb = kb;
-  /* The kept lines point into the old sheet: it goes once they are read. */
   old = g_steal_pointer (&self->sheet);
   self->sheet = g_steal_pointer (&sheet);
   build (self, kept);
-  g_clear_pointer (&kept, g_ptr_array_unref);
   g_clear_pointer (&old, pd_fill_sheet_free);
   return TRUE;
 }
