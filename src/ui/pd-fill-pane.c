@@ -58,6 +58,7 @@ struct _PdFillPane
   gboolean             handed_over;
   gboolean             conflict;     /* the list says the last fill is in conflict */
   gboolean             busy;
+  sqlite3             *reader;       /* the scans' check reads here, never behind a sync's write */
   GHashTable          *stash;        /* rx uuid → (line id → Scan* array): scans of prescriptions left unfinished */
   GtkWidget           *keys_root;    /* where the scanner's catch is, while mapped */
   GtkEventController  *keys;
@@ -369,8 +370,13 @@ scan_activated_cb (GtkEntry *entry,
     return;
   already = all_codes (self);
   room = l->line->boxes > (int) l->scans->len ? (guint) (l->line->boxes - (int) l->scans->len) : 0;
-  result = pd_trace_code_check (pd_store_get_db (pd_session_get_store (self->session)), l->line->drug, code,
-                                (const char * const *) already, room, &units_left, &batch_id, &error);
+  if (self->reader == NULL)
+    self->reader = pd_store_open_reader (pd_session_get_store (self->session), &error);
+  if (self->reader != NULL)
+    result = pd_trace_code_check (self->reader, l->line->drug, code, (const char * const *) already, room,
+                                  &units_left, &batch_id, &error);
+  else
+    result = PD_SCAN_USED;
   g_clear_pointer (&l->refusal, g_free);
   if (error != NULL)
     /* Translators: a scan that could not be checked; %s is why */
@@ -1174,6 +1180,7 @@ pd_fill_pane_dispose (GObject *object)
   PdFillPane *self = PD_FILL_PANE (object);
 
   unwatch_keys (self);
+  g_clear_pointer (&self->reader, sqlite3_close);
   g_clear_pointer (&self->lines, g_ptr_array_unref);
   g_clear_pointer (&self->sheet, pd_fill_sheet_free);
   g_clear_object (&self->session);
@@ -1265,6 +1272,7 @@ pd_fill_pane_show (PdFillPane  *self,
     {
       /* Signed out, or another desk's session: nothing carries over. */
       g_hash_table_remove_all (self->stash);
+      g_clear_pointer (&self->reader, sqlite3_close);
       g_clear_pointer (&self->lines, g_ptr_array_unref);
       self->lines = g_ptr_array_new_with_free_func (line_free);
       g_clear_pointer (&self->sheet, pd_fill_sheet_free);
@@ -1278,7 +1286,10 @@ pd_fill_pane_show (PdFillPane  *self,
     return FALSE;
   same = self->sheet != NULL && g_strcmp0 (self->sheet->rx_uuid, sheet->rx_uuid) == 0 && self->session == session;
   if (self->session != session)
-    g_hash_table_remove_all (self->stash);
+    {
+      g_hash_table_remove_all (self->stash);
+      g_clear_pointer (&self->reader, sqlite3_close);
+    }
   if (same)
     kept = scans_by_line (self);
   else
