@@ -390,7 +390,24 @@ pd_dispensing_page_refresh (PdDispensingPage *self)
     }
   self->refreshing = FALSE;
   /* The prescription shown stays shown, even when it left the list
-   * (handed over): its pane says so. */
+   * (handed over): its pane says so. When a sync changed its state (the
+   * hospital refused the fill, a colleague filled it), the pane reads it
+   * again, keeping any scans. */
+  for (guint i = 0; keep != NULL && i < self->items->len; i++)
+    {
+      const PdDispensingItem *item = self->items->pdata[i];
+      const PdFillSheet *sheet = pd_fill_pane_get_sheet (self->fill_pane);
+      gboolean conflict = g_strcmp0 (item->state, "conflict") == 0;
+
+      if (g_strcmp0 (item->rx_uuid, keep) != 0 || sheet == NULL)
+        continue;
+      if (conflict ? g_strcmp0 (sheet->dispense_uuid, NULL) != 0 || !pd_fill_pane_get_conflict (self->fill_pane)
+                   : g_strcmp0 (item->state, sheet->state) != 0 || g_strcmp0 (item->dispense_uuid, sheet->dispense_uuid) != 0)
+        {
+          pd_fill_pane_reload (self->fill_pane);
+          pd_fill_pane_set_conflict (self->fill_pane, conflict);
+        }
+    }
 }
 
 const char *

@@ -1344,6 +1344,12 @@ pd_fill_pane_set_conflict (PdFillPane *self,
   update (self);
 }
 
+gboolean
+pd_fill_pane_get_conflict (PdFillPane *self)
+{
+  return self->conflict;
+}
+
 void
 pd_fill_pane_set_pharmacy (PdFillPane *self,
                            const char *name)

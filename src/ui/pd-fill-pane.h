@@ -33,6 +33,7 @@ const PdFillSheet *pd_fill_pane_get_sheet      (PdFillPane  *self);
  * conflict (the hospital refused it, or found it cancelled). */
 void               pd_fill_pane_set_conflict   (PdFillPane  *self,
                                                 gboolean     conflict);
+gboolean           pd_fill_pane_get_conflict   (PdFillPane  *self);
 /* The pharmacy's name printed on the labels. */
 void               pd_fill_pane_set_pharmacy   (PdFillPane  *self,
                                                 const char  *name);
