@@ -642,6 +642,18 @@ test_labels (void)
     }
   else
     g_test_message ("no pdftotext: the PDF's text is not read back");
+  /* One label a page (the label printer's roll): as many pages as labels. */
+  if (g_find_program_in_path ("pdfinfo") != NULL)
+    {
+      g_autofree char *info = NULL;
+      g_autofree char *want = g_strdup_printf ("Pages: +%u\\n", pd_fill_pane_get_n_printed (pane ()));
+      const char *argv[] = { "pdfinfo", pdf_path, NULL };
+
+      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &info, NULL, NULL, NULL));
+      g_test_message ("%s", info);
+      g_assert_true (g_regex_match_simple (want, info, 0, 0));
+      g_assert_true (g_regex_match_simple ("Page size: +226\\.77\\d* x 141\\.7", info, 0, 0));
+    }
 
   /* The label as a person sees it (docs/screenshots). */
   if (g_getenv ("PD_SCREENSHOT_DIR") != NULL && g_find_program_in_path ("pdftoppm") != NULL)
