@@ -284,7 +284,10 @@ write_stop (PdStore  *store,
   if (!g_str_equal (fill.state, "dispensed"))
     {
       g_set_error (error, PD_DISPENSING_ERROR, PD_DISPENSING_ERROR_REFUSED,
-                   _("The fill of %s is %s: only a fill not yet handed over comes back"), fill.rx_number, fill.state);
+                   g_str_equal (fill.state, "completed") ? _("The fill of %s was handed over: only a fill not yet handed over comes back")
+                   : g_str_equal (fill.state, "stopped") ? _("The fill of %s has come back already")
+                   : _("The fill of %s is in conflict with the hospital: its boxes are back in stock already"),
+                   fill.rx_number);
       return FALSE;
     }
   detail = g_strdup_printf ("%s; %s", job->restock ? "restocked" : "destroyed", job->reason);

@@ -255,7 +255,7 @@ check_plan (PdStore           *store,
         }
       if (GPOINTER_TO_INT (stock) < item->from_stock)
         {
-          refuse (error, _("Too few boxes of lot %s of %s on hand: %d, and the plan takes %d more"),
+          refuse (error, _("Too few boxes of lot %s of %s on hand: %d, and the plan takes %d"),
                   entry->lot, line->drug_name, GPOINTER_TO_INT (stock), item->from_stock);
           return NULL;
         }
