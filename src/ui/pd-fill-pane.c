@@ -1108,7 +1108,7 @@ print_clicked_cb (PdFillPane *self)
       show_error (self, self->error_label, error != NULL ? error->message : _("This fill has no labels to print."));
       return;
     }
-  result = pd_label_print (labels, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, self->print_to, &error);
+  result = pd_label_print (labels, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, NULL, self->print_to, &error);
   if (result == GTK_PRINT_OPERATION_RESULT_ERROR)
     {
       /* Translators: %s is the printing system's message */

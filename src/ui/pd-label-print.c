@@ -31,6 +31,8 @@ typedef struct {
   int        per_page;
   int        cols;
   int        rows;
+  double     left;      /* the grid centred on a larger sheet, clear of the printer's edge */
+  double     top;
 } Job;
 
 static void
@@ -228,6 +230,8 @@ begin_print_cb (GtkPrintOperation *op,
   job->cols = MAX (1, (int) ((w + 0.01) / PD_LABEL_WIDTH_MM));
   job->rows = MAX (1, (int) ((h + 0.01) / PD_LABEL_HEIGHT_MM));
   job->per_page = job->cols * job->rows;
+  job->left = (w - job->cols * PD_LABEL_WIDTH_MM) / 2;
+  job->top = (h - job->rows * PD_LABEL_HEIGHT_MM) / 2;
   gtk_print_operation_set_n_pages (op, MAX (1, ((int) job->labels->len + job->per_page - 1) / job->per_page));
 }
 
@@ -256,7 +260,7 @@ draw_page_cb (GtkPrintOperation *op,
       if (n >= job->labels->len)
         break;
       cairo_save (cr);
-      cairo_translate (cr, (i % job->cols) * PD_LABEL_WIDTH_MM, (i / job->cols) * PD_LABEL_HEIGHT_MM);
+      cairo_translate (cr, job->left + (i % job->cols) * PD_LABEL_WIDTH_MM, job->top + (i / job->cols) * PD_LABEL_HEIGHT_MM);
       /* Several on a sheet: a thin frame to cut along. */
       if (job->per_page > 1)
         {
@@ -272,21 +276,25 @@ draw_page_cb (GtkPrintOperation *op,
 }
 
 GtkPrintOperationResult
-pd_label_print (GPtrArray   *labels,
-                GtkWindow   *parent,
-                const char  *export_pdf,
-                GError     **error)
+pd_label_print (GPtrArray    *labels,
+                GtkWindow    *parent,
+                GtkPageSetup *page_setup,
+                const char   *export_pdf,
+                GError      **error)
 {
   g_autoptr(GtkPrintOperation) op = gtk_print_operation_new ();
-  g_autoptr(GtkPageSetup) setup = gtk_page_setup_new ();
+  g_autoptr(GtkPageSetup) setup = page_setup != NULL ? gtk_page_setup_copy (page_setup) : gtk_page_setup_new ();
   g_autoptr(GtkPaperSize) paper = gtk_paper_size_new_custom ("pharmdesk-label-80x50", _("Drug label 80 × 50 mm"),
                                                              PD_LABEL_WIDTH_MM, PD_LABEL_HEIGHT_MM, GTK_UNIT_MM);
-  Job job = { labels, 1, 1, 1 };
+  Job job = { labels, 1, 1, 1, 0, 0 };
   GtkPrintOperationResult result;
 
   g_return_val_if_fail (labels != NULL && labels->len > 0, GTK_PRINT_OPERATION_RESULT_ERROR);
-  gtk_page_setup_set_paper_size (setup, paper);
-  gtk_page_setup_set_orientation (setup, GTK_PAGE_ORIENTATION_PORTRAIT);
+  if (page_setup == NULL)
+    {
+      gtk_page_setup_set_paper_size (setup, paper);
+      gtk_page_setup_set_orientation (setup, GTK_PAGE_ORIENTATION_PORTRAIT);
+    }
   gtk_page_setup_set_top_margin (setup, 0, GTK_UNIT_MM);
   gtk_page_setup_set_bottom_margin (setup, 0, GTK_UNIT_MM);
   gtk_page_setup_set_left_margin (setup, 0, GTK_UNIT_MM);

@@ -15,14 +15,17 @@ G_BEGIN_DECLS
 #define PD_LABEL_WIDTH_MM  80.0
 #define PD_LABEL_HEIGHT_MM 50.0
 
-/* labels: PdLabel*. export_pdf: a file to print to without a dialog
+/* labels: PdLabel*. page_setup: the paper (its margins are ignored:
+ * the labels are laid out on the whole sheet), or NULL for the label
+ * roll. export_pdf: a file to print to without a dialog
  * (GTK_PRINT_OPERATION_ACTION_EXPORT), or NULL for the print dialog.
  * Returns the operation's result; GTK_PRINT_OPERATION_RESULT_ERROR with
  * error set when it failed. */
-GtkPrintOperationResult pd_label_print (GPtrArray   *labels,
-                                        GtkWindow   *parent,
-                                        const char  *export_pdf,
-                                        GError     **error);
+GtkPrintOperationResult pd_label_print (GPtrArray    *labels,
+                                        GtkWindow    *parent,
+                                        GtkPageSetup *page_setup,
+                                        const char   *export_pdf,
+                                        GError      **error);
 
 /* Draws one label with its top left corner at the cairo context's
  * origin, in millimetres (for the print and for tests). */

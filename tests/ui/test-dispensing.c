@@ -14,6 +14,7 @@
 #include "pd-dispense.h"
 #include "pd-dispensing-page.h"
 #include "pd-fill-pane.h"
+#include "pd-label-print.h"
 #include "pd-kb-store.h"
 #include "pd-review-decision.h"
 #include "pd-sign-in-page.h"
@@ -654,6 +655,42 @@ test_labels (void)
       g_assert_true (g_regex_match_simple (want, info, 0, 0));
       g_assert_true (g_regex_match_simple ("Page size: +226\\.77\\d* x 141\\.7", info, 0, 0));
     }
+
+  /* On an A4 sheet chosen in the print dialog: ten labels a page, in a
+   * grid centred clear of the printer's edge. */
+  {
+    g_autoptr(GtkPageSetup) a4 = gtk_page_setup_new ();
+    g_autoptr(GtkPaperSize) paper = gtk_paper_size_new (GTK_PAPER_NAME_A4);
+    g_autoptr(PdKb) kb = pd_kb_load_active (store (), NULL);
+    g_autoptr(GPtrArray) labels = pd_dispense_labels (desk_session (), kb, sheet->dispense_uuid, "示例大药房", NULL);
+    g_autoptr(GPtrArray) eleven = g_ptr_array_new ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *sheet_pdf = g_build_filename (state_root, "desk", "labels-a4.pdf", NULL);
+
+    g_assert_nonnull (labels);
+    /* Eleven labels (this fill's, again and again): two pages. */
+    for (guint i = 0; i < 11; i++)
+      g_ptr_array_add (eleven, labels->pdata[i % labels->len]);
+    gtk_page_setup_set_paper_size (a4, paper);
+    g_assert_cmpint (pd_label_print (eleven, GTK_WINDOW (window), a4, sheet_pdf, &error), ==, GTK_PRINT_OPERATION_RESULT_APPLY);
+    g_assert_no_error (error);
+    if (g_find_program_in_path ("pdfinfo") != NULL)
+      {
+        g_autofree char *info = NULL;
+        const char *argv[] = { "pdfinfo", sheet_pdf, NULL };
+
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &info, NULL, NULL, NULL));
+        g_assert_true (g_regex_match_simple ("Pages: +2\\n", info, 0, 0));
+        g_assert_true (g_regex_match_simple ("Page size: +595\\.2\\d* x 841\\.8", info, 0, 0));
+      }
+    if (g_getenv ("PD_SCREENSHOT_DIR") != NULL && g_find_program_in_path ("pdftoppm") != NULL)
+      {
+        g_autofree char *base = g_strdup_printf ("%s/label-sheet-%s", g_getenv ("PD_SCREENSHOT_DIR"), mode);
+        const char *argv[] = { "pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", sheet_pdf, base, NULL };
+
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+      }
+  }
 
   /* The label as a person sees it (docs/screenshots). */
   if (g_getenv ("PD_SCREENSHOT_DIR") != NULL && g_find_program_in_path ("pdftoppm") != NULL)
