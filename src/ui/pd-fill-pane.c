@@ -889,7 +889,8 @@ entry_for (PdFillPlan *plan,
 }
 
 /* Each scanned box goes to a lot: an opened or returned box to its own
- * batch, a new box to the suggested lots first expiry first, as many as
+ * batch (a returned one takes a place among that batch's boxes on hand),
+ * then each new box to the suggested lots first expiry first, as many as
  * each holds. A split line's units sit on the entry with the opened box. */
 static PdFillPlan *
 plan_from_scans (PdFillPane *self)
@@ -900,47 +901,55 @@ plan_from_scans (PdFillPane *self)
     {
       Line *l = self->lines->pdata[i];
       const PdFillLine *line = l->line;
+      guint n_batches = line->batches != NULL ? line->batches->len : 0;
       g_autoptr(GPtrArray) lookup = NULL;
-      g_autofree int *taken = g_new0 (int, line->batches != NULL ? line->batches->len + 1 : 1);
+      g_autofree int *taken = g_new0 (int, n_batches + 1);
       PdFillEntry *opened = NULL;
       PdFillEntry *last = NULL;
       int pack = line->drug->pack_size;
 
-      for (guint j = 0; j < l->scans->len; j++)
-        {
-          Scan *scan = l->scans->pdata[j];
-          const char *lot = NULL;
-          PdFillEntry *e;
+      /* Two passes: the boxes whose batch is known, then the new ones. */
+      for (int pass = 0; pass < 2; pass++)
+        for (guint j = 0; j < l->scans->len; j++)
+          {
+            Scan *scan = l->scans->pdata[j];
+            const char *lot = NULL;
+            PdFillEntry *e;
 
-          if (scan->batch_id > 0)
-            {
-              lot = lot_of_batch (self, line, scan->batch_id, lookup);
-              if (lot == NULL && lookup == NULL)
-                {
-                  lookup = pd_stock_list (pd_session_get_store (self->session), line->drug->code, NULL);
-                  lot = lot_of_batch (self, line, scan->batch_id, lookup);
-                }
-            }
-          for (guint k = 0; lot == NULL && line->batches != NULL && k < line->batches->len; k++)
-            {
-              PdStockBatch *b = line->batches->pdata[k];
+            if ((pass == 0) != (scan->batch_id > 0))
+              continue;
+            if (scan->batch_id > 0)
+              {
+                for (guint k = 0; k < n_batches; k++)
+                  if (((PdStockBatch *) line->batches->pdata[k])->id == scan->batch_id && scan->result == PD_SCAN_RETURNED)
+                    taken[k]++;
+                lot = lot_of_batch (self, line, scan->batch_id, lookup);
+                if (lot == NULL && lookup == NULL)
+                  {
+                    lookup = pd_stock_list (pd_session_get_store (self->session), line->drug->code, NULL);
+                    lot = lot_of_batch (self, line, scan->batch_id, lookup);
+                  }
+              }
+            for (guint k = 0; lot == NULL && k < n_batches; k++)
+              {
+                PdStockBatch *b = line->batches->pdata[k];
 
-              if (taken[k] < b->boxes)
-                {
-                  taken[k]++;
-                  lot = b->lot;
-                }
-            }
-          if (lot == NULL && line->batches != NULL && line->batches->len > 0)
-            /* More boxes than the shelf: the fill says so in words. */
-            lot = ((PdStockBatch *) line->batches->pdata[line->batches->len - 1])->lot;
-          e = entry_for (plan, line->line, lot);
-          e->boxes++;
-          g_ptr_array_add (e->trace_codes, g_strdup (scan->code));
-          if (scan->result == PD_SCAN_OPENED && opened == NULL)
-            opened = e;
-          last = e;
-        }
+                if (taken[k] < b->boxes)
+                  {
+                    taken[k]++;
+                    lot = b->lot;
+                  }
+              }
+            if (lot == NULL && n_batches > 0)
+              /* More boxes than the shelf: the fill says so in words. */
+              lot = ((PdStockBatch *) line->batches->pdata[n_batches - 1])->lot;
+            e = entry_for (plan, line->line, lot);
+            e->boxes++;
+            g_ptr_array_add (e->trace_codes, g_strdup (scan->code));
+            if (scan->result == PD_SCAN_OPENED && opened == NULL)
+              opened = e;
+            last = e;
+          }
       if (line->split && pack > 0)
         {
           PdFillEntry *e = opened != NULL ? opened : last;
