@@ -602,6 +602,53 @@ assert_in_pdf (const char *pdf_text,
     g_error ("“%s” not on the label:\n%s", text, pdf_text);
 }
 
+static gboolean dialog_seen;
+
+/* The print dialog, once it shows, is cancelled as a person would. */
+static gboolean
+cancel_print_dialog_cb (gpointer user_data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* transfer none */
+  GType type = g_type_from_name ("GtkPrintUnixDialog");
+
+  for (guint i = 0; type != 0 && i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type) && gtk_widget_get_mapped (GTK_WIDGET (w)))
+        {
+          shoot (GTK_WIDGET (w), "dispensing-print-dialog");
+          G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+          gtk_dialog_response (GTK_DIALOG (w), GTK_RESPONSE_CANCEL);
+          G_GNUC_END_IGNORE_DEPRECATIONS
+          dialog_seen = TRUE;
+          return G_SOURCE_REMOVE;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Without a file to print to, Print Labels opens the print dialog;
+ * cancelled, nothing is printed and nothing audited. */
+static void
+test_print_dialog (void)
+{
+  const PdFillSheet *sheet = pd_fill_pane_get_sheet (pane ());
+  guint timer = g_timeout_add (200, cancel_print_dialog_cb, NULL);
+
+  pd_fill_pane_set_print_to_file (pane (), NULL);
+  click (pd_fill_pane_get_button (pane (), "print"));
+  /* The dialog ran its own loop until cancelled. */
+  if (!dialog_seen)
+    g_source_remove (timer);
+  g_assert_true (dialog_seen);
+  spin (200);
+  g_assert_cmpuint (pd_fill_pane_get_n_printed (pane ()), ==, 0);
+  g_assert_null (pd_fill_pane_get_error (pane ()));
+  g_assert_cmpint (local_count ("SELECT count(*) FROM audit_event WHERE action = 'dispense.labels' AND object_uuid = ?",
+                                sheet->dispense_uuid), ==, 0);
+}
+
 static void
 test_labels (void)
 {
@@ -844,6 +891,7 @@ main (int    argc,
   g_test_add_func ("/dispensing/bad-scan", test_bad_scan);
   g_test_add_func ("/dispensing/scan-codes", test_scan_codes);
   g_test_add_func ("/dispensing/checker", test_checker);
+  g_test_add_func ("/dispensing/print-dialog", test_print_dialog);
   g_test_add_func ("/dispensing/labels", test_labels);
   g_test_add_func ("/dispensing/hospital-holds-dispenses", test_hospital_holds_dispenses);
   g_test_add_func ("/dispensing/handover", test_handover);
