@@ -13,6 +13,7 @@
 #include "pd-label-print.h"
 #include "pd-stock.h"
 #include "pd-trace-code.h"
+#include "pd-ui.h"
 
 /* One scanned code of a line, as the check at the scan found it. */
 typedef struct {
@@ -109,15 +110,6 @@ line_free (gpointer data)
   g_free (l);
 }
 
-static char *
-short_time (const char *iso)
-{
-  /* 2026-11-20T09:30:00+08:00 → 2026-11-20 09:30 */
-  if (iso == NULL || strlen (iso) < 16)
-    return g_strdup (iso != NULL ? iso : "");
-  return g_strdup_printf ("%.10s %.5s", iso, iso + 11);
-}
-
 static gboolean
 is_to_fill (PdFillPane *self)
 {
@@ -180,21 +172,6 @@ boxes_on_hand (const PdFillLine *line)
   for (guint i = 0; line->batches != NULL && i < line->batches->len; i++)
     n += ((PdStockBatch *) line->batches->pdata[i])->boxes;
   return n;
-}
-
-static GtkWidget *
-add_row (AdwPreferencesGroup *group,
-         const char          *title,
-         const char          *subtitle)
-{
-  GtkWidget *row = adw_action_row_new ();
-
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  if (subtitle != NULL && *subtitle != '\0')
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  adw_preferences_group_add (group, row);
-  return row;
 }
 
 static void
@@ -287,7 +264,7 @@ rebuild_codes (Line *l)
         what = g_strdup (_("A box that came back to stock"));
       else
         what = g_strdup (_("A new box"));
-      row = add_row (l->group, title, what);
+      row = pd_ui_add_row (l->group, title, what);
       add_row_icon (row, "object-select-symbolic", "success");
       button = gtk_button_new_from_icon_name ("edit-delete-symbolic");
       gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
@@ -452,7 +429,7 @@ add_unusable_lots (PdFillPane       *self,
       else
         /* Translators: a lot's expiry, then the last day of the course */
         why = g_strdup_printf (_("Expires on %s, before the course is over (last day %s)"), b->expires_on, l->line->course_end);
-      row = add_row (l->group, title, why);
+      row = pd_ui_add_row (l->group, title, why);
       add_row_icon (row, "dialog-warning-symbolic", "warning");
     }
   if (all == NULL)
@@ -485,7 +462,7 @@ add_batch_rows (PdFillPane *self,
       /* Translators: a lot's expiry date and the boxes on the shelf */
       subtitle = g_strdup_printf (ngettext ("Expires on %s · %d box on hand", "Expires on %s · %d boxes on hand", b->boxes),
                                   b->expires_on, b->boxes);
-      row = add_row (l->group, title, subtitle);
+      row = pd_ui_add_row (l->group, title, subtitle);
       add_row_icon (row, "emblem-default-symbolic", "success");
       left -= take;
     }
@@ -502,13 +479,13 @@ add_batch_rows (PdFillPane *self,
                                                     line->unit_word != NULL ? line->unit_word : C_("units of a drug", "units"));
           g_autofree char *subtitle = g_strdup_printf (_("Scan its code %s to take the units from it"), o->trace_code);
 
-          row = add_row (l->group, title, subtitle);
+          row = pd_ui_add_row (l->group, title, subtitle);
           add_row_icon (row, "package-x-generic-symbolic", "dim-label");
         }
     }
   if (left > 0 && boxes_on_hand (line) == 0)
     {
-      row = add_row (l->group, _("Out of stock"),
+      row = pd_ui_add_row (l->group, _("Out of stock"),
                      _("No lot on hand lasts until the end of this course. Receive stock before filling this line."));
       add_row_icon (row, "dialog-error-symbolic", "error");
     }
@@ -518,7 +495,7 @@ add_batch_rows (PdFillPane *self,
                                                          "%d more boxes are needed than the shelf holds. Receive stock before filling this line.",
                                                          left), left);
 
-      row = add_row (l->group, _("Not enough stock"), text);
+      row = pd_ui_add_row (l->group, _("Not enough stock"), text);
       add_row_icon (row, "dialog-error-symbolic", "error");
     }
   add_unusable_lots (self, l, today);
@@ -568,7 +545,7 @@ build_line (PdFillPane       *self,
                                                   : line->route_text != NULL ? line->route_text : _("Dose not understood"));
       if (line->course_end != NULL)
         until = g_strdup_printf (_("Course until %s"), line->course_end);
-      add_row (l->group, dose, until);
+      pd_ui_add_row (l->group, dose, until);
       if (is_to_fill (self) && line->boxes > 0)
         add_batch_rows (self, l, today);
       /* Filled: what was given, from which lot, as the labels say it. */
@@ -585,7 +562,7 @@ build_line (PdFillPane       *self,
           {
             g_autofree char *lot = g_strdup_printf (_("Lot %s"), label->lot != NULL ? label->lot : "");
 
-            row = add_row (l->group, title, lot);
+            row = pd_ui_add_row (l->group, title, lot);
           }
           add_row_icon (row, "object-select-symbolic", "success");
         }
@@ -681,7 +658,7 @@ update (PdFillPane *self)
 
     if (self->sheet->dispensed_by != NULL && self->sheet->checked_by != NULL)
       {
-        g_autofree char *when = short_time (self->sheet->dispensed_at);
+        g_autofree char *when = pd_ui_short_time (self->sheet->dispensed_at);
 
         /* Translators: who filled, who checked, when, e.g. "Filled by 王药师 and checked by 赵核对 on 2026-11-20 10:42." */
         who = g_strdup_printf (_("Filled by %s and checked by %s on %s."), self->sheet->dispensed_by, self->sheet->checked_by, when);

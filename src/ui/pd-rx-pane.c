@@ -13,6 +13,7 @@
 #include "pd-review-texts.h"
 #include "pd-roles.h"
 #include "pd-rx-pane.h"
+#include "pd-ui.h"
 
 struct _PdRxPane
 {
@@ -56,21 +57,6 @@ number_text (double value)
   return g_strdup_printf ("%g", value);
 }
 
-static GtkWidget *
-add_row (AdwPreferencesGroup *group,
-         const char          *title,
-         const char          *subtitle)
-{
-  GtkWidget *row = adw_action_row_new ();
-
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  if (subtitle != NULL && *subtitle != '\0')
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  adw_preferences_group_add (group, row);
-  return row;
-}
-
 static AdwPreferencesGroup *
 add_group (PdRxPane   *self,
            const char *title)
@@ -103,21 +89,12 @@ gender_text (const char *gender)
   return _("Sex not recorded");
 }
 
-static char *
-short_time (const char *iso)
-{
-  /* 2026-11-20T09:30:00+08:00 → 2026-11-20 09:30 */
-  if (iso == NULL || strlen (iso) < 16)
-    return g_strdup (iso != NULL ? iso : "");
-  return g_strdup_printf ("%.10s %.5s", iso, iso + 11);
-}
-
 /* "value · recorded time", or the value alone when the time is unknown. */
 static char *
 with_time (const char *value,
            const char *when)
 {
-  g_autofree char *t = short_time (when);
+  g_autofree char *t = pd_ui_short_time (when);
 
   if (*t == '\0')
     return g_strdup (value);
@@ -161,7 +138,7 @@ build_patient (PdRxPane       *self,
     about = g_strdup_printf (ngettext ("%s, %d year", "%s, %d years", v->age), gender_text (v->gender), v->age);
   else
     about = g_strdup_printf (_("%s, age not recorded"), gender_text (v->gender));
-  add_row (group, v->patient_name != NULL ? v->patient_name : _("Name not recorded"), about);
+  pd_ui_add_row (group, v->patient_name != NULL ? v->patient_name : _("Name not recorded"), about);
   /* A skin test first: what a passing antibiotic relied on. */
   for (guint i = 0; i < v->evidence->len; i++)
     {
@@ -174,7 +151,7 @@ build_patient (PdRxPane       *self,
       /* Translators: a skin test for a drug line, e.g. "Skin test: Amoxicillin capsules" */
       title = g_strdup_printf (_("Skin test: %s"), t->about);
       text = with_time (skin_result_text (t), t->when);
-      add_row (group, title, text);
+      pd_ui_add_row (group, title, text);
     }
 
   e = find_evidence (v, PD_RX_EVIDENCE_WEIGHT);
@@ -184,29 +161,29 @@ build_patient (PdRxPane       *self,
       g_autofree char *kg = g_strdup_printf (_("%s kg"), n);
       g_autofree char *text = with_time (kg, e->when);
 
-      add_row (group, _("Weight"), text);
+      pd_ui_add_row (group, _("Weight"), text);
     }
   else
-    add_row (group, _("Weight"), _("Not recorded"));
+    pd_ui_add_row (group, _("Weight"), _("Not recorded"));
 
   e = find_evidence (v, PD_RX_EVIDENCE_PREGNANCY);
   if (e != NULL)
     {
       g_autofree char *text = with_time (e->yes ? _("Pregnant") : _("Not pregnant"), e->when);
 
-      add_row (group, _("Pregnancy"), text);
+      pd_ui_add_row (group, _("Pregnancy"), text);
     }
   else if (may_be_pregnant (v))
-    add_row (group, _("Pregnancy"), _("Not recorded"));
+    pd_ui_add_row (group, _("Pregnancy"), _("Not recorded"));
   e = find_evidence (v, PD_RX_EVIDENCE_LACTATION);
   if (e != NULL)
     {
       g_autofree char *text = with_time (e->yes ? _("Breastfeeding") : _("Not breastfeeding"), e->when);
 
-      add_row (group, _("Breastfeeding"), text);
+      pd_ui_add_row (group, _("Breastfeeding"), text);
     }
   else if (may_be_pregnant (v))
-    add_row (group, _("Breastfeeding"), _("Not recorded"));
+    pd_ui_add_row (group, _("Breastfeeding"), _("Not recorded"));
 
   for (guint i = 0; i < v->evidence->len; i++)
     {
@@ -220,10 +197,10 @@ build_patient (PdRxPane       *self,
       /* Translators: an allergy the patient has, e.g. "Allergy: penicillin" */
       title = g_strdup_printf (_("Allergy: %s"), a->about);
       text = with_time (g_strcmp0 (a->result, "confirmed") == 0 ? _("Active, confirmed") : _("Active"), a->when);
-      add_row (group, title, text);
+      pd_ui_add_row (group, title, text);
     }
   if (!any)
-    add_row (group, _("Allergies"), _("None recorded"));
+    pd_ui_add_row (group, _("Allergies"), _("None recorded"));
 
   for (guint i = 0; i < v->evidence->len; i++)
     {
@@ -236,7 +213,7 @@ build_patient (PdRxPane       *self,
       /* Translators: a diagnosis a line gives as its reason */
       title = g_strdup_printf (_("Condition: %s"), c->about);
       text = with_time (_("Given as a line's reason"), c->when);
-      add_row (group, title, text);
+      pd_ui_add_row (group, title, text);
     }
 }
 
@@ -258,7 +235,7 @@ build_prescriber (PdRxPane       *self,
       if (q->start != NULL || q->end != NULL)
         g_string_append_printf (quals, " (%s – %s)", q->start != NULL ? q->start : "…", q->end != NULL ? q->end : "…");
     }
-  add_row (group, v->prescriber != NULL ? v->prescriber : _("Prescriber not recorded"),
+  pd_ui_add_row (group, v->prescriber != NULL ? v->prescriber : _("Prescriber not recorded"),
            quals->len > 0 ? quals->str : _("No qualification recorded"));
   if (!v->has_encounter)
     g_string_append (visit, _("No visit recorded"));
@@ -269,7 +246,7 @@ build_prescriber (PdRxPane       *self,
       if (v->emergency)
         g_string_append_printf (visit, " · %s", _("emergency"));
     }
-  add_row (group, _("Visit"), visit->str);
+  pd_ui_add_row (group, _("Visit"), visit->str);
 }
 
 static void
@@ -321,7 +298,7 @@ build_lines (PdRxPane       *self,
       else
         /* Translators: a prescription line the prescriber cancelled or stopped; %s is its FHIR status */
         title = g_strdup_printf (_("%u. %s (%s: not dispensed)"), i + 1, l->drug, l->status);
-      add_row (group, title, subtitle);
+      pd_ui_add_row (group, title, subtitle);
     }
 }
 
@@ -335,7 +312,7 @@ build_findings (PdRxPane       *self,
     {
       AdwPreferencesGroup *group = add_group (self, _("Findings"));
 
-      add_row (group, g_strcmp0 (v->verdict, "cancelled") == 0 ? _("Every line is cancelled: nothing to dispense")
+      pd_ui_add_row (group, g_strcmp0 (v->verdict, "cancelled") == 0 ? _("Every line is cancelled: nothing to dispense")
                                                                 : _("The engine found nothing to answer"), NULL);
       return;
     }
@@ -375,7 +352,7 @@ build_findings (PdRxPane       *self,
           if (f->severity != order[s])
             continue;
           row_title = g_strdup_printf ("%s — %s", pd_finding_code_text (f->code), f->lines);
-          row = add_row (group, row_title, f->message);
+          row = pd_ui_add_row (group, row_title, f->message);
           badge = gtk_label_new (pd_severity_text (f->severity));
           gtk_widget_set_valign (badge, GTK_ALIGN_CENTER);
           gtk_widget_add_css_class (badge, "finding-badge");
@@ -425,12 +402,12 @@ build_history (PdRxPane       *self,
   g_autofree char *status = NULL;
 
   status = state_text (v);
-  add_row (group, _("Now"), status);
+  pd_ui_add_row (group, _("Now"), status);
 
   for (guint i = 0; i < v->decisions->len; i++)
     {
       const PdRxViewDecision *d = v->decisions->pdata[i];
-      g_autofree char *when = short_time (d->decided_at);
+      g_autofree char *when = pd_ui_short_time (d->decided_at);
       g_autofree char *title = g_strdup_printf (g_strcmp0 (d->decision, "approve") == 0 ? _("Approved by %s") : _("Rejected by %s"),
                                                 d->pharmacist != NULL ? d->pharmacist : "?");
       g_autofree char *subtitle = NULL;
@@ -439,12 +416,12 @@ build_history (PdRxPane       *self,
         subtitle = g_strdup_printf (_("%s · to the hospital: %s · reason: %s"), when, pd_outbox_state_text (d->outbox_state), d->reason);
       else
         subtitle = g_strdup_printf (_("%s · to the hospital: %s"), when, pd_outbox_state_text (d->outbox_state));
-      add_row (group, title, subtitle);
+      pd_ui_add_row (group, title, subtitle);
     }
   for (guint i = 0; i < v->outbox->len; i++)
     {
       const PdRxViewOutbox *o = v->outbox->pdata[i];
-      g_autofree char *when = short_time (o->updated_at);
+      g_autofree char *when = pd_ui_short_time (o->updated_at);
       g_autofree char *title = g_strdup_printf ("%s: %s", pd_outbox_operation_text (o->operation), pd_outbox_state_text (o->state));
       g_autofree char *subtitle = NULL;
       GtkWidget *row;
@@ -455,7 +432,7 @@ build_history (PdRxPane       *self,
         subtitle = g_strdup_printf ("%s · %s", when, o->error);
       else
         subtitle = g_strdup (when);
-      row = add_row (group, title, subtitle);
+      row = pd_ui_add_row (group, title, subtitle);
       if (g_strcmp0 (o->state, "conflict") == 0 || g_strcmp0 (o->state, "refused") == 0)
         gtk_widget_add_css_class (row, "conflict");
     }
@@ -517,7 +494,7 @@ build (PdRxPane *self)
   if (v == NULL)
     return;
 
-  when = short_time (v->authored_at);
+  when = pd_ui_short_time (v->authored_at);
   title = g_strdup_printf (_("Prescription %s"), v->number);
   gtk_label_set_label (self->title_label, title);
   if (decided (v))
