@@ -178,6 +178,9 @@ static const char *fixtures[] = {
   "  FROM prescription p JOIN review_decision d ON d.prescription_id = p.id WHERE p.uuid = 'p-5';"
   "INSERT INTO trace_code (code, drug_code, batch_id, state, updated_at)"
   "  SELECT '81234560000000000001', 'YP0001', id, 'dispensed', '2026-11-20T10:10:00+08:00' FROM stock_batch WHERE uuid = 'b-1';",
+  /* version 8: the fill's sale, open */
+  "INSERT INTO sale (uuid, rxno, dispense_id, kind, medfee_sumamt_fen, created_at, updated_at)"
+  "  SELECT 's-8', 'RX-5', id, 'insurance', 1080, '2026-11-20T10:20:00+08:00', '2026-11-20T10:20:00+08:00' FROM dispense WHERE uuid = 'g-7';",
 };
 
 static void

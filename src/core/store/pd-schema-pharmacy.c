@@ -661,6 +661,61 @@ static const PdMigration pharmacy_migrations[] = {
     "ALTER TABLE prescription ADD COLUMN delivery INTEGER NOT NULL DEFAULT 0 CHECK (delivery IN (0, 1));"
     "ALTER TABLE prescription ADD COLUMN receiver_sealed BLOB;"
   },
+  {
+    "settlement: sales and their lines, one settlement in flight per sale",
+    /* A sale is what the counter sells once, insured or self-paid: a
+     * dispensed prescription's lines or a counter sale's. Its rxno has at
+     * most one live sale, so no prescription is settled twice; a sale has
+     * at most one 2102 that is on its way, unknown or settled, so nothing
+     * is charged twice while an outcome is not known (insurance.md). */
+    "CREATE TABLE sale ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  rxno TEXT NOT NULL,"
+    "  dispense_id INTEGER REFERENCES dispense (id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('insurance', 'self-pay')),"
+    "  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'settled', 'self-paid', 'refused', 'cancelled')),"
+    "  med_type TEXT NOT NULL DEFAULT '41',"
+    "  medfee_sumamt_fen INTEGER NOT NULL CHECK (medfee_sumamt_fen >= 0),"
+    "  psn_no TEXT,"
+    "  person_sealed BLOB,"                      /* certificate type and number, name */
+    "  operator_id INTEGER REFERENCES account (id),"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX sale_rx_live ON sale (rxno) WHERE state IN ('open', 'settled', 'self-paid');"
+    "CREATE TABLE sale_line ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sale_id INTEGER NOT NULL REFERENCES sale (id),"
+    "  feedetl_sn TEXT NOT NULL,"
+    "  drug_code TEXT NOT NULL,"
+    "  nhsa_code TEXT,"
+    "  batch_id INTEGER REFERENCES stock_batch (id),"
+    "  units INTEGER NOT NULL CHECK (units > 0),"
+    "  unit_price_e4 INTEGER NOT NULL CHECK (unit_price_e4 >= 0),"
+    "  amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),"
+    "  expected_class TEXT CHECK (expected_class IN ('A', 'B', 'C')),"
+    "  centre_class TEXT,"
+    "  split_pack INTEGER NOT NULL DEFAULT 0 CHECK (split_pack IN (0, 1)),"
+    "  trace_codes TEXT NOT NULL DEFAULT '[]',"   /* JSON array */
+    "  UNIQUE (sale_id, feedetl_sn)"
+    ");"
+    "ALTER TABLE settlement ADD COLUMN sale_id INTEGER REFERENCES sale (id);"
+    "CREATE UNIQUE INDEX settlement_sale_live ON settlement (sale_id)"
+    "  WHERE kind = 'settle' AND state IN ('sending', 'unknown', 'settled');"
+    /* 3505/3506 per sale line; the first schema's table was never written. */
+    "DROP TABLE sales_upload;"
+    "CREATE TABLE sales_upload ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sale_line_id INTEGER NOT NULL REFERENCES sale_line (id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('sale', 'return')),"
+    "  msgid TEXT NOT NULL UNIQUE,"
+    "  state TEXT NOT NULL CHECK (state IN ('sending', 'uploaded', 'refused', 'unknown', 'reversed')),"
+    "  msg TEXT,"
+    "  outbox_id INTEGER REFERENCES outbox (id)"
+    ");"
+    "CREATE INDEX sales_upload_line ON sales_upload (sale_line_id);"
+  },
 };
 
 const PdSchema *
