@@ -867,6 +867,30 @@ pd_store_write (PdStore          *store,
   return ok;
 }
 
+/* pd_store_write () whose commit is synced to disk (synchronous = FULL for
+ * that one transaction; the store otherwise runs NORMAL, where a WAL commit
+ * may be lost to a power cut). The writer's lock is held from the first
+ * PRAGMA to the last, so no other transaction sees either setting. */
+gboolean
+pd_store_write_synced (PdStore          *store,
+                       PdStoreWriteFunc  func,
+                       gpointer          user_data,
+                       GError          **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (store->db != NULL, FALSE);
+
+  g_rec_mutex_lock (&store->write_lock);
+  ok = pd_store_exec (store, "PRAGMA synchronous = FULL", error)
+       && pd_store_write (store, func, user_data, error);
+  /* Back to NORMAL whatever happened (a failed write leaves no transaction open). */
+  if (!pd_store_exec (store, "PRAGMA synchronous = NORMAL", ok ? error : NULL))
+    ok = FALSE;
+  g_rec_mutex_unlock (&store->write_lock);
+  return ok;
+}
+
 void
 pd_store_write_async (PdStore            *store,
                       PdStoreWriteFunc    func,

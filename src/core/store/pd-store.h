@@ -89,6 +89,10 @@ gboolean      pd_store_write               (PdStore           *store,
                                             PdStoreWriteFunc   func,
                                             gpointer           user_data,
                                             GError           **error);
+gboolean      pd_store_write_synced        (PdStore           *store,
+                                            PdStoreWriteFunc   func,
+                                            gpointer           user_data,
+                                            GError           **error);
 void          pd_store_write_async         (PdStore           *store,
                                             PdStoreWriteFunc   func,
                                             gpointer           user_data,
