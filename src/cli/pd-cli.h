@@ -99,5 +99,6 @@ int pd_cli_queue    (PdCli *cli, int argc, char **argv);
 int pd_cli_decide   (PdCli *cli, int argc, char **argv);
 int pd_cli_stock    (PdCli *cli, int argc, char **argv);
 int pd_cli_dispense (PdCli *cli, int argc, char **argv);
+int pd_cli_person   (PdCli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -31,6 +31,7 @@ static const Command commands[] = {
   { "decide", pd_cli_decide, N_("Approve or reject a prescription as the signed-in pharmacist") },
   { "stock", pd_cli_stock, N_("Receive stock from a purchase receipt; list the batches on hand") },
   { "dispense", pd_cli_dispense, N_("Fill an approved prescription with its checker; hand it over") },
+  { "person", pd_cli_person, N_("Ask the insurance centre who a person is (1101)") },
 };
 
 static int
