@@ -127,6 +127,97 @@ static const PdMigration sandbox_migrations[] = {
     "DROP TABLE rx_dispense;"
     "INSERT INTO hospital_counter VALUES ('trace', 0);"
   },
+  {
+    "the insurance centre's ledger: certificates and status, the year's deductible and cap, settlements, reversals, sold codes",
+    /* A person is found by an e-voucher QR token (01), the ID number (02)
+     * or a social-security card number (03); insu_status 1 normal, 2
+     * suspended (暂停参保). */
+    "ALTER TABLE person ADD COLUMN qr_token TEXT;"
+    "ALTER TABLE person ADD COLUMN card_no TEXT;"
+    "ALTER TABLE person ADD COLUMN insu_status TEXT NOT NULL DEFAULT '1' CHECK (insu_status IN ('1', '2'));"
+    "UPDATE person SET qr_token = printf ('QR110105%08d', id), card_no = printf ('K%08d', 10000000 + id);"
+    "CREATE UNIQUE INDEX person_qr_token ON person (qr_token);"
+    "CREATE UNIQUE INDEX person_card_no ON person (card_no);"
+    /* What a person used of this calendar year's deductible and pooled cap. */
+    "CREATE TABLE nhsa_year ("
+    "  psn_no TEXT NOT NULL,"
+    "  year INTEGER NOT NULL,"
+    "  deductible_fen INTEGER NOT NULL DEFAULT 0 CHECK (deductible_fen >= 0),"
+    "  pool_fen INTEGER NOT NULL DEFAULT 0 CHECK (pool_fen >= 0),"
+    "  PRIMARY KEY (psn_no, year)"
+    ") WITHOUT ROWID;"
+    /* A settlement (2102) or a refund settlement (2103, refd_setl_flag 1,
+     * positive amounts, cancels naming the original); state 1 settled,
+     * 2 cancelled, 3 reversed (2601). setlinfo is the answer as given. */
+    "CREATE TABLE nhsa_settlement ("
+    "  setl_id TEXT PRIMARY KEY,"
+    "  mdtrt_id TEXT NOT NULL,"
+    "  msgid TEXT NOT NULL UNIQUE,"
+    "  psn_no TEXT NOT NULL,"
+    "  insutype TEXT NOT NULL,"
+    "  year INTEGER NOT NULL,"
+    "  setl_time TEXT NOT NULL,"
+    "  refd_setl_flag INTEGER NOT NULL CHECK (refd_setl_flag IN (0, 1)),"
+    "  cancels TEXT REFERENCES nhsa_settlement (setl_id),"
+    "  state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+    "  medfee_fen INTEGER NOT NULL,"
+    "  dedc_fen INTEGER NOT NULL,"
+    "  hifp_fen INTEGER NOT NULL,"
+    "  acct_fen INTEGER NOT NULL,"
+    "  cash_fen INTEGER NOT NULL,"
+    "  setlinfo TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX nhsa_settlement_cancels ON nhsa_settlement (cancels);"
+    "CREATE TABLE nhsa_settlement_line ("
+    "  setl_id TEXT NOT NULL REFERENCES nhsa_settlement (setl_id),"
+    "  feedetl_sn TEXT NOT NULL,"
+    "  med_list_codg TEXT NOT NULL,"
+    "  cnt_e4 INTEGER NOT NULL,"
+    "  pric_e6 INTEGER NOT NULL,"
+    "  fee_fen INTEGER NOT NULL,"
+    "  chrgitm_lv TEXT NOT NULL,"
+    "  fulamt_fen INTEGER NOT NULL,"
+    "  preselfpay_fen INTEGER NOT NULL,"
+    "  inscp_fen INTEGER NOT NULL,"
+    "  PRIMARY KEY (setl_id, feedetl_sn)"
+    ") WITHOUT ROWID;"
+    /* 2601: what it named (omsgid) and what became of it: undone (the
+     * original was committed), nothing (refused or already undone), or a
+     * tombstone (never seen: the original is refused if it comes). */
+    "CREATE TABLE nhsa_reversal ("
+    "  omsgid TEXT PRIMARY KEY,"
+    "  oinfno TEXT NOT NULL,"
+    "  msgid TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL CHECK (outcome IN ('undone', 'nothing', 'tombstone')),"
+    "  at TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    /* Traceability codes per sales upload (3505): sale is the setl_id, or
+     * for a self-paid sale its rtal_docno (else the upload's msgid);
+     * returned_by is the 3506 that took the code back. */
+    "CREATE TABLE nhsa_sold_code ("
+    "  code TEXT NOT NULL,"
+    "  msgid TEXT NOT NULL,"
+    "  sale TEXT NOT NULL,"
+    "  trdn_flag INTEGER NOT NULL,"
+    "  returned_by TEXT,"
+    "  PRIMARY KEY (code, msgid)"
+    ") WITHOUT ROWID;"
+    "CREATE TRIGGER person_certificates AFTER INSERT ON person WHEN NEW.qr_token IS NULL BEGIN"
+    "  UPDATE person SET qr_token = printf ('QR110105%08d', NEW.id), card_no = printf ('K%08d', 10000000 + NEW.id)"
+    "  WHERE id = NEW.id;"
+    "END;"
+    "CREATE INDEX nhsa_sold_code_returned ON nhsa_sold_code (returned_by);"
+    /* Each sales upload (3505) or return (3506) that committed. */
+    "CREATE TABLE nhsa_upload ("
+    "  msgid TEXT PRIMARY KEY,"
+    "  infno TEXT NOT NULL CHECK (infno IN ('3505', '3506')),"
+    "  sale TEXT NOT NULL,"
+    "  med_list_codg TEXT NOT NULL,"
+    "  reversed INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE nhsa_counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO nhsa_counter VALUES ('setl', 0), ('mdtrt', 0);"
+  },
 };
 
 const PdSchema *
@@ -212,6 +303,69 @@ count_people (PdSandbox *sandbox,
   return TRUE;
 }
 
+static char id_check_digit (const char *first17);
+
+/* The insurance centre's demo persons: fixed, whatever the seed, so that
+ * a demo, the README and the tests can name them (insurance.md; the
+ * sandbox's README lists them). Made on every start when missing. */
+static const struct {
+  const char *patient_id, *psn_no, *first17, *name, *gender, *birth, *insutype, *emp_name, *qr_token, *card_no;
+  gint64      balance_fen;
+  const char *status;
+} insured[] = {
+  { "pat-insured-1", "1100000020000001", "11010119780315001", "张建华", "male", "1978-03-15", "310", "示例科技有限公司",
+    "QR11010199000001", "K90000001", 120000, "1" },
+  { "pat-insured-2", "1100000020000002", "11010119650902002", "李秀英", "female", "1965-09-02", "310", "示例科技有限公司（退休）",
+    "QR11010199000002", "K90000002", 345678, "1" },
+  { "pat-insured-3", "1100000020000003", "11010119901120003", "王志强", "male", "1990-11-20", "310", "示例物流有限公司",
+    "QR11010199000003", "K90000003", 0, "1" },
+  { "pat-insured-4", "1100000020000004", "11010119520608004", "陈桂兰", "female", "1952-06-08", "390", NULL,
+    "QR11010199000004", "K90000004", 0, "1" },
+  { "pat-insured-5", "1100000020000005", "11010120160412005", "刘子轩", "male", "2016-04-12", "390", NULL,
+    "QR11010199000005", "K90000005", 0, "1" },
+  { "pat-insured-6", "1100000020000006", "11010119850130006", "赵敏", "female", "1985-01-30", "310", "示例科技有限公司",
+    "QR11010199000006", "K90000006", 80000, "2" },
+};
+
+static gboolean
+write_insured (PdStore  *store,
+               gpointer  user_data,
+               GError  **error)
+{
+  sqlite3_stmt *stmt = pd_store_prepare (store,
+    "INSERT INTO person (patient_id, psn_no, certno, name, gender, birth_date, phone, insutype, insuplc_admdvs,"
+    " emp_name, balance_fen, weight_g, qr_token, card_no, insu_status)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '110101', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (insured); i++)
+    {
+      char certno[19];
+      g_autofree char *phone = g_strdup_printf ("1390000000%u", i + 1);
+
+      g_snprintf (certno, sizeof certno, "%s%c", insured[i].first17, id_check_digit (insured[i].first17));
+      sqlite3_bind_text (stmt, 1, insured[i].patient_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, insured[i].psn_no, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, certno, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, insured[i].name, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 5, insured[i].gender, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, insured[i].birth, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 7, phone, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 8, insured[i].insutype, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 9, insured[i].emp_name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 10, insured[i].balance_fen);
+      sqlite3_bind_int (stmt, 11, g_str_equal (insured[i].birth, "2016-04-12") ? 32000 : 62000);
+      sqlite3_bind_text (stmt, 12, insured[i].qr_token, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 13, insured[i].card_no, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 14, insured[i].status, -1, SQLITE_STATIC);
+      if (!pd_store_step_done (store, stmt, error))
+        return FALSE;
+      sqlite3_clear_bindings (stmt);
+    }
+  return TRUE;
+}
+
 gboolean
 pd_sandbox_state_open (PdSandbox *sandbox,
                        GError   **error)
@@ -234,9 +388,9 @@ pd_sandbox_state_open (PdSandbox *sandbox,
     return FALSE;
   if (!count_people (sandbox, &people))
     return FALSE;
-  if (people == 0)
-    return pd_sandbox_seed_people (sandbox, PD_SANDBOX_DEMO_PEOPLE, error);
-  return TRUE;
+  if (people == 0 && !pd_sandbox_seed_people (sandbox, PD_SANDBOX_DEMO_PEOPLE, error))
+    return FALSE;
+  return pd_store_write (sandbox->store, write_insured, NULL, error);
 }
 
 /* --- demo people ----------------------------------------------------------- */

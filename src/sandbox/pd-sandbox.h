@@ -15,6 +15,7 @@ G_BEGIN_DECLS
  * protocol from the spec, so a misreading on one side shows on the other. */
 
 typedef struct _PdSandboxFaults PdSandboxFaults;
+typedef struct _PdSandboxCentre PdSandboxCentre;
 
 /* Demo people made on the first start (pd-sandbox-state.c). */
 #define PD_SANDBOX_DEMO_PEOPLE 24
@@ -37,6 +38,8 @@ typedef struct {
   char            *insurance_token;
   char            *courier_app_key;
   char            *courier_app_secret;
+  /* the insurance centre's policy and catalogue (pd-sandbox-settle.c) */
+  PdSandboxCentre *centre;
 } PdSandbox;
 
 /* A service's handler; the faults wrap it (pd-sandbox-faults.c). */
@@ -64,6 +67,14 @@ void      pd_sandbox_hospital_register  (PdSandbox *sandbox);
 void      pd_sandbox_insurance_register (PdSandbox *sandbox);
 void      pd_sandbox_courier_register   (PdSandbox *sandbox);
 void      pd_sandbox_control_register   (PdSandbox *sandbox);
+
+/* The insurance centre's settlement policy (--insurance-policy FILE, else
+ * the installed data/sandbox/insurance-policy.ini) and its catalogue (the
+ * knowledge base's drugs.csv), loaded once at start. */
+gboolean  pd_sandbox_centre_load      (PdSandbox        *sandbox,
+                                       const char       *policy_path,
+                                       GError          **error);
+void      pd_sandbox_centre_free      (PdSandboxCentre  *centre);
 
 /* Faults (pd-sandbox-faults.c). */
 PdSandboxFaults *pd_sandbox_faults_new  (const char  *spec,

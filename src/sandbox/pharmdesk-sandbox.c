@@ -29,6 +29,7 @@ sandbox_clear (PdSandbox *sandbox)
     pd_store_close (sandbox->store);
   g_clear_object (&sandbox->store);
   g_clear_pointer (&sandbox->faults, pd_sandbox_faults_free);
+  g_clear_pointer (&sandbox->centre, pd_sandbox_centre_free);
   g_clear_pointer (&sandbox->clock, pd_clock_free);
   g_clear_pointer (&sandbox->state_dir, g_free);
   g_clear_pointer (&sandbox->base_url, g_free);
@@ -105,6 +106,7 @@ main (int    argc,
   g_autofree char *state = NULL;
   g_autofree char *faults = NULL;
   g_autofree char *now = NULL;
+  g_autofree char *policy = NULL;
   gint64 seed = 1;
   double time_scale = 1.0;
   gboolean control = FALSE;
@@ -122,6 +124,8 @@ main (int    argc,
     { "arrival-every", 0, 0, G_OPTION_ARG_INT64, &arrival_every,
       N_("A new prescription every SECONDS of the sandbox clock (default 300; 0 = none)"), N_("SECONDS") },
     { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, N_("A fresh state gets no demo prescriptions"), NULL },
+    { "insurance-policy", 0, 0, G_OPTION_ARG_FILENAME, &policy,
+      N_("The insurance centre’s settlement policy (default: the installed insurance-policy.ini)"), N_("FILE") },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
@@ -156,7 +160,7 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail ("%s", error->message);
   if (listen == NULL || state == NULL)
-    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control] [--now ISO] [--arrival-every SECONDS] [--no-demo]"));
+    return fail ("%s", _("usage: pharmdesk-sandbox --listen 127.0.0.1:0 --state DIR [--seed N] [--faults SPEC] [--time-scale X] [--control] [--now ISO] [--arrival-every SECONDS] [--no-demo] [--insurance-policy FILE]"));
   if (time_scale < 0)
     return fail ("%s", _("--time-scale must be 0 or more"));
   if (arrival_every < 0 || arrival_every > 86400 * 365)
@@ -180,6 +184,8 @@ main (int    argc,
       if (sandbox.faults == NULL)
         return fail ("%s", error->message);
     }
+  if (!pd_sandbox_centre_load (&sandbox, policy, &error))
+    return fail ("--insurance-policy: %s", error->message);
   if (!pd_sandbox_state_open (&sandbox, &error))
     return fail ("%s", error->message);
 
