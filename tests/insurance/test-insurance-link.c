@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
 
@@ -444,6 +445,366 @@ test_person_centre_down (void)
   g_assert_cmpint (shift_db_int (&shift, "SELECT count(*) FROM audit_event WHERE action = 'insurance.1101' AND outcome = 'unknown'"), >=, 1);
 }
 
+/* --- answers of every shape, from a centre of our own ----------------------------------------- */
+
+/* A centre on loopback that answers what the test scripts, one answer per
+ * request in order, and keeps what each request carried. */
+typedef struct {
+  GMainContext *context;
+  GMainLoop    *loop;
+  GThread      *thread;
+  SoupServer   *server;
+  char         *url;
+  GMutex        lock;
+  GQueue        script;     /* of Scripted* */
+  GPtrArray    *requests;   /* of Seen* */
+} Centre;
+
+typedef struct {
+  guint  status;            /* 0: drop the connection */
+  char  *body;
+} Scripted;
+
+typedef struct {
+  char       *timestamp;
+  char       *nonce;
+  char       *signature;
+  char       *paasid;
+  JsonObject *envelope;
+} Seen;
+
+static void
+seen_free (gpointer data)
+{
+  Seen *seen = data;
+
+  g_free (seen->timestamp);
+  g_free (seen->nonce);
+  g_free (seen->signature);
+  g_free (seen->paasid);
+  g_clear_pointer (&seen->envelope, json_object_unref);
+  g_free (seen);
+}
+
+static void
+centre_cb (SoupServer        *server,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  Centre *c = user_data;
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+  Seen *seen = g_new0 (Seen, 1);
+  Scripted *answer;
+
+  seen->timestamp = g_strdup (soup_message_headers_get_one (h, "x-tif-timestamp"));
+  seen->nonce = g_strdup (soup_message_headers_get_one (h, "x-tif-nonce"));
+  seen->signature = g_strdup (soup_message_headers_get_one (h, "x-tif-signature"));
+  seen->paasid = g_strdup (soup_message_headers_get_one (h, "x-tif-paasid"));
+  seen->envelope = parse_object (g_bytes_get_data (bytes, NULL));
+  g_mutex_lock (&c->lock);
+  g_ptr_array_add (c->requests, seen);
+  answer = g_queue_pop_head (&c->script);
+  g_mutex_unlock (&c->lock);
+  g_assert_nonnull (answer);
+  if (answer->status == 0)
+    {
+      GIOStream *stream = soup_server_message_steal_connection (msg);
+
+      g_io_stream_close (stream, NULL, NULL);
+      g_object_unref (stream);
+    }
+  else
+    {
+      soup_server_message_set_status (msg, answer->status, NULL);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, answer->body, strlen (answer->body));
+    }
+  g_free (answer->body);
+  g_free (answer);
+}
+
+static gpointer
+centre_serve (gpointer data)
+{
+  Centre *c = data;
+
+  g_main_context_push_thread_default (c->context);
+  g_main_loop_run (c->loop);
+  g_main_context_pop_thread_default (c->context);
+  return NULL;
+}
+
+static void
+centre_start (Centre *c)
+{
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+  g_autofree char *base = NULL;
+
+  memset (c, 0, sizeof *c);
+  g_mutex_init (&c->lock);
+  g_queue_init (&c->script);
+  c->requests = g_ptr_array_new_with_free_func (seen_free);
+  c->context = g_main_context_new ();
+  c->loop = g_main_loop_new (c->context, FALSE);
+  g_main_context_push_thread_default (c->context);
+  c->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (c->server, "/fsi", centre_cb, c, NULL);
+  g_assert_true (soup_server_listen_local (c->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  g_main_context_pop_thread_default (c->context);
+  uris = soup_server_get_uris (c->server);
+  base = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  c->url = g_strconcat (base, "fsi/api/rsfComIfsService/callService", NULL);
+  c->thread = g_thread_new ("centre", centre_serve, c);
+}
+
+static gboolean
+quit_cb (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+centre_stop (Centre *c)
+{
+  g_main_context_invoke (c->context, quit_cb, c->loop);
+  g_thread_join (c->thread);
+  g_main_context_push_thread_default (c->context);
+  g_clear_object (&c->server);
+  g_main_context_pop_thread_default (c->context);
+  g_main_loop_unref (c->loop);
+  g_main_context_unref (c->context);
+  g_assert_true (g_queue_is_empty (&c->script));
+  g_ptr_array_unref (c->requests);
+  g_free (c->url);
+}
+
+static void
+centre_script (Centre     *c,
+               guint       status,
+               const char *body)
+{
+  Scripted *answer = g_new0 (Scripted, 1);
+
+  answer->status = status;
+  answer->body = g_strdup (body);
+  g_mutex_lock (&c->lock);
+  g_queue_push_tail (&c->script, answer);
+  g_mutex_unlock (&c->lock);
+}
+
+/* One call of infno with a fresh msgid; the error's code, -1 when none. */
+static int
+call (Desk        *d,
+      const char  *infno,
+      JsonObject **output,
+      char       **message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *msgid = pd_insurance_link_take_msgid (d->link, infno, &error);
+  g_autoptr(JsonObject) input = json_object_new ();
+  JsonObject *out;
+
+  g_assert_no_error (error);
+  out = pd_insurance_call (d->link, infno, msgid, NULL, input, NULL, NULL, &error);
+  if (output != NULL)
+    *output = out;
+  else if (out != NULL)
+    json_object_unref (out);
+  if (message != NULL)
+    *message = error != NULL ? g_strdup (error->message) : NULL;
+  if (error == NULL)
+    return -1;
+  g_assert_true (error->domain == PD_INSURANCE_ERROR);
+  return error->code;
+}
+
+#define SETL_MONEY "\"medfee_sumamt\": 100.5, \"fulamt_ownpay_amt\": \"0.00\", \"preselfpay_amt\": 0, " \
+  "\"inscp_scp_amt\": 100.5, \"act_pay_dedc\": \"100.50\", \"hifp_pay\": 0, \"fund_pay_sumamt\": 0, " \
+  "\"psn_part_amt\": 100.5, \"acct_pay\": 0, \"psn_cash_pay\": 100.5"
+
+static void
+test_answers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  g_autoptr(GHashTable) nonces = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonObject *output = NULL;
+  Centre c;
+  Desk d;
+  gint64 real_s;
+
+  centre_start (&c);
+  desk_open (&d, NULL);
+  /* Our own centre instead of the sandbox's. */
+  pd_insurance_link_free (d.link);
+  g_free (d.config->insurance_url);
+  d.config->insurance_url = g_strdup (c.url);
+  d.link = pd_insurance_link_new (d.session, d.config, &error);
+  g_assert_no_error (error);
+  pd_insurance_link_set_timeout (d.link, 5);
+  /* Two years ahead: a day with no sign-in yet, and a clock far from the
+   * machine's. */
+  g_assert_true (pd_clock_set_now_from_iso (pd_clock_get_default (), "2028-12-24T09:30:00+08:00", &error));
+  pd_clock_set_scale (pd_clock_get_default (), 0.0);
+
+  /* 9001 first (an answer that names no sign_no is refused), then 1101. */
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"signinoutb\": {\"sign_time\": \"2028-12-24 09:30:00\"}}}");
+  g_assert_cmpint (call (&d, "1101", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "signinoutb.sign_no"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": \"0\", \"output\": {\"signinoutb\": {\"sign_no\": \"SIGN-1\"}}}");
+  centre_script (&c, 200, "{\"infcode\": \"0\", \"inf_refmsgid\": \"110105202812240930000000000001\","
+                          " \"output\": {\"baseinfo\": {\"psn_no\": \"P1\"}, \"insuinfo\": []}}");
+  g_assert_cmpint (call (&d, "1101", &output, NULL), ==, -1);
+  g_assert_cmpstr (pd_json_str (pd_json_obj (output, "baseinfo"), "psn_no"), ==, "P1");
+  g_clear_pointer (&output, json_object_unref);
+  /* Without insuinfo, or psn_no: refused, named. */
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"baseinfo\": {\"psn_no\": \"P1\"}}}");
+  g_assert_cmpint (call (&d, "1101", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "insuinfo"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"baseinfo\": {}, \"insuinfo\": []}}");
+  g_assert_cmpint (call (&d, "1101", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "baseinfo.psn_no"));
+  g_clear_pointer (&message, g_free);
+
+  /* Refusals: -1 as a number or a string, and the gateway's own shape. */
+  centre_script (&c, 200, "{\"infcode\": -1, \"err_msg\": \"参保人员已暂停参保\", \"output\": {}}");
+  g_assert_cmpint (call (&d, "2101", NULL, &message), ==, PD_INSURANCE_ERROR_REFUSED);
+  g_assert_cmpstr (message, ==, "参保人员已暂停参保");
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": \"-1\", \"err_msg\": \"余额不足\"}");
+  g_assert_cmpint (call (&d, "2102", NULL, &message), ==, PD_INSURANCE_ERROR_REFUSED);
+  g_assert_cmpstr (message, ==, "余额不足");
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"type\": \"error\", \"infcode\": -1, \"err_msg\": \"网关：交易繁忙\"}");
+  g_assert_cmpint (call (&d, "2102", NULL, &message), ==, PD_INSURANCE_ERROR_REFUSED);
+  g_assert_cmpstr (message, ==, "网关：交易繁忙");
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 401, "{\"type\": \"error\", \"infcode\": -1, \"err_msg\": \"gateway: wrong signature\"}");
+  g_assert_cmpint (call (&d, "2102", NULL, &message), ==, PD_INSURANCE_ERROR_GATEWAY);
+  g_assert_nonnull (strstr (message, "gateway: wrong signature"));
+  g_clear_pointer (&message, g_free);
+
+  /* No answer we can read: unknown. */
+  centre_script (&c, 500, "{\"infcode\": 0}");
+  g_assert_cmpint (call (&d, "2102", NULL, NULL), ==, PD_INSURANCE_ERROR_UNKNOWN);
+  centre_script (&c, 502, "<html>bad gateway</html>");
+  g_assert_cmpint (call (&d, "2102", NULL, NULL), ==, PD_INSURANCE_ERROR_UNKNOWN);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setl");
+  g_assert_cmpint (call (&d, "2102", NULL, NULL), ==, PD_INSURANCE_ERROR_UNKNOWN);
+  centre_script (&c, 200, "{\"output\": {}}");
+  g_assert_cmpint (call (&d, "2102", NULL, NULL), ==, PD_INSURANCE_ERROR_UNKNOWN);
+  centre_script (&c, 0, NULL);
+  g_assert_cmpint (call (&d, "2102", NULL, NULL), ==, PD_INSURANCE_ERROR_UNKNOWN);
+
+  /* 2101/2102: the money there and readable, 2102's ids. */
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {" SETL_MONEY "}}}");
+  g_assert_cmpint (call (&d, "2101", NULL, NULL), ==, -1);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {" SETL_MONEY "}}}");
+  g_assert_cmpint (call (&d, "2102", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "setlinfo.setl_id"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {\"setl_id\": \"S1\", \"mdtrt_id\": \"M1\", " SETL_MONEY "}}}");
+  g_assert_cmpint (call (&d, "2102", &output, NULL), ==, -1);
+  g_assert_cmpstr (pd_json_str (pd_json_obj (output, "setlinfo"), "setl_id"), ==, "S1");
+  g_clear_pointer (&output, json_object_unref);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {\"setl_id\": \"S1\", \"mdtrt_id\": \"M1\", "
+                          SETL_MONEY ", \"acct_pay\": 0.125}}}");
+  g_assert_cmpint (call (&d, "2102", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "setlinfo.acct_pay"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {\"setl_id\": \"S1\", \"mdtrt_id\": \"M1\", "
+                          SETL_MONEY ", \"psn_cash_pay\": null}}}");
+  g_assert_cmpint (call (&d, "2102", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "setlinfo.psn_cash_pay"));
+  g_clear_pointer (&message, g_free);
+
+  /* 2103, 5203, 3505/3506, 2601. */
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {}}}");
+  g_assert_cmpint (call (&d, "2103", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "setlinfo.setl_id"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {\"setl_id\": \"S2\"}}}");
+  g_assert_cmpint (call (&d, "2103", NULL, NULL), ==, -1);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {\"setl_id\": \"S2\"}}}");
+  g_assert_cmpint (call (&d, "5203", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "setlinfo.setl_state"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"setlinfo\": {\"setl_id\": \"S2\", \"setl_state\": \"1\"}}}");
+  g_assert_cmpint (call (&d, "5203", NULL, NULL), ==, -1);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"msgRslt\": \"ok\"}}");
+  g_assert_cmpint (call (&d, "3505", NULL, &message), ==, PD_INSURANCE_ERROR_MALFORMED);
+  g_assert_nonnull (strstr (message, "retRslt"));
+  g_clear_pointer (&message, g_free);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": {\"retRslt\": \"1\"}}");
+  g_assert_cmpint (call (&d, "3506", NULL, NULL), ==, -1);
+  centre_script (&c, 200, "{\"infcode\": 0, \"output\": null}");
+  g_assert_cmpint (call (&d, "2601", &output, NULL), ==, -1);
+  g_assert_cmpuint (json_object_get_size (output), ==, 0);
+  g_clear_pointer (&output, json_object_unref);
+
+  /* What every request carried: the gateway's headers (the machine's
+   * time, though the clock is two years ahead; a nonce never seen
+   * before) and the envelope (the clock's time, the clerk, sign_no). */
+  real_s = pd_clock_real_now_us () / G_USEC_PER_SEC;
+  g_assert_cmpuint (c.requests->len, ==, 26);
+  for (guint i = 0; i < c.requests->len; i++)
+    {
+      Seen *seen = c.requests->pdata[i];
+      g_autofree char *input = g_strconcat (seen->timestamp, d.config->insurance_token, seen->nonce, seen->timestamp, NULL);
+      g_autofree char *want = g_compute_checksum_for_string (G_CHECKSUM_SHA256, input, -1);
+      const char *infno = pd_json_str (seen->envelope, "infno");
+      const char *msgid = pd_json_str (seen->envelope, "msgid");
+
+      g_assert_cmpstr (seen->paasid, ==, d.config->insurance_paasid);
+      g_assert_cmpint (ABS (g_ascii_strtoll (seen->timestamp, NULL, 10) - real_s), <, 60);
+      g_assert_cmpuint (strlen (seen->nonce), ==, 32);
+      g_assert_false (g_hash_table_contains (nonces, seen->nonce));
+      g_hash_table_add (nonces, seen->nonce);
+      g_assert_cmpstr (seen->signature, ==, want);
+
+      g_assert_cmpstr (pd_json_str (seen->envelope, "infver"), ==, "V1.0");
+      g_assert_cmpstr (pd_json_str (seen->envelope, "opter_type"), ==, "1");
+      g_assert_cmpstr (pd_json_str (seen->envelope, "opter"), ==, "clerk01");
+      g_assert_cmpstr (pd_json_str (seen->envelope, "opter_name"), ==, "李会计");
+      g_assert_cmpstr (pd_json_str (seen->envelope, "inf_time"), ==, "2028-12-24 09:30:00");
+      g_assert_cmpstr (pd_json_str (seen->envelope, "fixmedins_code"), ==, d.config->fixmedins_code);
+      g_assert_cmpstr (pd_json_str (seen->envelope, "fixmedins_name"), ==, d.config->fixmedins_name);
+      g_assert_cmpstr (pd_json_str (seen->envelope, "mdtrtarea_admvs"), ==, d.config->mdtrtarea_admvs);
+      g_assert_cmpuint (strlen (msgid), ==, 30);
+      g_assert_true (g_str_has_prefix (msgid, d.config->fixmedins_code));
+      g_assert_nonnull (pd_json_obj (seen->envelope, "input"));
+      for (const char * const *f = (const char * const[]) { "insuplc_admdvs", "recer_sys_code", "dev_no", "dev_safe_info",
+                                                              "cainfo", "signtype", NULL }; *f != NULL; f++)
+        g_assert_nonnull (pd_json_str (seen->envelope, *f));
+      if (g_str_equal (infno, "9001"))
+        {
+          g_assert_cmpstr (pd_json_str (seen->envelope, "sign_no"), ==, "");
+          g_assert_cmpstr (pd_json_str (pd_json_obj (pd_json_obj (seen->envelope, "input"), "signIn"), "opter_no"), ==, "clerk01");
+        }
+      else
+        g_assert_cmpstr (pd_json_str (seen->envelope, "sign_no"), ==, "SIGN-1");
+    }
+  /* Each call audited twice: sent, then what came of it (an answer
+   * without a field it must hold counts as unknown: five, and three). */
+  g_assert_cmpint (shift_db_int (&shift, "SELECT count(*) FROM audit_event WHERE action = 'insurance.2102' AND outcome = 'sent'"), ==, 12);
+  g_assert_cmpint (shift_db_int (&shift, "SELECT count(*) FROM audit_event WHERE action = 'insurance.2102' AND outcome = 'unknown'"), ==, 8);
+  g_assert_cmpint (shift_db_int (&shift, "SELECT count(*) FROM audit_event WHERE action = 'insurance.2102' AND outcome = 'refused'"), ==, 3);
+  desk_close (&d);
+  centre_stop (&c);
+  clock_real ();
+  /* and the trail holds with them */
+  g_assert_cmpint (shift_cli (&shift, "admin", NULL, NULL, "audit", "verify", NULL), ==, 0);
+}
+
 /* --- money ------------------------------------------------------------------------------------ */
 
 static void
@@ -496,6 +857,7 @@ main (int    argc,
   g_test_add_func ("/insurance/person-unknown", test_person_unknown);
   g_test_add_func ("/insurance/person-now", test_person_now);
   g_test_add_func ("/insurance/person-centre-down", test_person_centre_down);
+  g_test_add_func ("/insurance/answers", test_answers);
   shift_start (&shift, "insurance-link");
   status = g_test_run ();
   shift_stop (&shift);
