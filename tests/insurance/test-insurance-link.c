@@ -411,8 +411,9 @@ test_person_unknown (void)
   g_assert_cmpint (shift_db_int (&shift, "SELECT count(*) FROM audit_event WHERE action = 'insurance.1101' AND outcome = 'refused'"), >=, 1);
 }
 
-/* `--now` a year ahead on the training database: the gateway still takes
- * the request, its x-tif-timestamp being the machine's. */
+/* `--now` a year ahead on the training database, and a sandbox whose own
+ * clock is a year ahead too: the gateway holds x-tif-timestamp against the
+ * machine's time on both sides. */
 static void
 test_person_now (void)
 {
@@ -426,10 +427,15 @@ test_person_now (void)
   now = g_date_time_format (ahead, "%Y-%m-%dT%H:%M:%S+00:00");
   g_assert_cmpint (shift_cli (&shift, "li", &out, &err, "person", "--cert-type", "02", "--cert-no", certno,
                               "--now", now, NULL), ==, 0);
-  /* TODO (sandbox, issue 14): with the sandbox itself started with --now a
-   * year off, its gateway check must also follow the real clock; this
-   * case only shows that our timestamp is real (a sandbox on the real
-   * clock takes it although our clock is a year ahead). */
+
+  shift_hospital_down (&shift);
+  sandbox_start (&shift.sb, shift.state, "--seed", "1", "--control", "--now", now, NULL);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (shift_cli (&shift, "li", &out, &err, "person", "--cert-type", "02", "--cert-no", certno,
+                              "--now", now, NULL), ==, 0);
+  shift_hospital_down (&shift);
+  shift_hospital_up (&shift);
 }
 
 static void
