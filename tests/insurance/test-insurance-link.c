@@ -582,6 +582,7 @@ centre_stop (Centre *c)
   g_main_context_invoke (c->context, quit_cb, c->loop);
   g_thread_join (c->thread);
   g_main_context_push_thread_default (c->context);
+  soup_server_disconnect (c->server);
   g_clear_object (&c->server);
   g_main_context_pop_thread_default (c->context);
   g_main_loop_unref (c->loop);

@@ -50,13 +50,24 @@ G_DEFINE_QUARK (pd-insurance-error-quark, pd_insurance_error)
 
 /* --- the link ------------------------------------------------------------------------------- */
 
-static gboolean
-not_configured (GError    **error,
-                const char *what)
+/* The keys the envelope and the gateway cannot do without; the first
+ * missing one, or NULL. */
+static const char *
+missing_key (const PdConfig *config)
 {
-  g_set_error (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_NOT_CONFIGURED,
-               _("The insurance link is not configured: %s is missing"), what);
-  return FALSE;
+  const struct { const char *value; const char *key; } keys[] = {
+    { config->insurance_url, "[insurance] url" },
+    { config->insurance_paasid, "[insurance] paasid" },
+    { config->insurance_token, "[insurance] token" },
+    { config->fixmedins_code, "[pharmacy] fixmedins_code" },
+    { config->fixmedins_name, "[pharmacy] fixmedins_name" },
+    { config->mdtrtarea_admvs, "[pharmacy] mdtrtarea_admvs" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (keys[i].value == NULL)
+      return keys[i].key;
+  return NULL;
 }
 
 PdInsuranceLink *
@@ -67,26 +78,17 @@ pd_insurance_link_new (PdSession       *session,
   const PdAccount *me;
   PdInsuranceLink *link;
   g_autoptr(GError) url_error = NULL;
+  const char *missing;
 
   g_return_val_if_fail (PD_IS_SESSION (session), NULL);
 
-  if (config == NULL)
+  missing = config != NULL ? missing_key (config) : "[insurance]";
+  if (missing != NULL)
     {
-      not_configured (error, "[insurance]");
+      g_set_error (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_NOT_CONFIGURED,
+                   _("The insurance link is not configured: %s is missing"), missing);
       return NULL;
     }
-  if (config->insurance_url == NULL)
-    return not_configured (error, "[insurance] url"), NULL;
-  if (config->insurance_paasid == NULL)
-    return not_configured (error, "[insurance] paasid"), NULL;
-  if (config->insurance_token == NULL)
-    return not_configured (error, "[insurance] token"), NULL;
-  if (config->fixmedins_code == NULL)
-    return not_configured (error, "[pharmacy] fixmedins_code"), NULL;
-  if (config->fixmedins_name == NULL)
-    return not_configured (error, "[pharmacy] fixmedins_name"), NULL;
-  if (config->mdtrtarea_admvs == NULL)
-    return not_configured (error, "[pharmacy] mdtrtarea_admvs"), NULL;
   if (!pd_config_check_url (config->insurance_url, "insurance.url", &url_error))
     {
       g_set_error_literal (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_NOT_CONFIGURED, url_error->message);
@@ -524,6 +526,15 @@ typedef struct {
   char       *refmsgid;
 } Answer;
 
+static void
+answer_clear (Answer *answer)
+{
+  g_clear_pointer (&answer->output, json_object_unref);
+  g_clear_pointer (&answer->refmsgid, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
+
 static gboolean
 unknown (GError    **error,
          const char *infno,
@@ -589,7 +600,7 @@ post (PdInsuranceLink *link,
   else
     envelope = NULL;
   err_msg = pd_json_str (envelope, "err_msg");
-  if (status == SOUP_STATUS_UNAUTHORIZED || (status >= 300 && status != SOUP_STATUS_OK))
+  if (status >= 300)
     {
       /* The gateway refused it: nothing reached the centre. */
       if (err_msg != NULL && *err_msg != '\0')
@@ -621,8 +632,7 @@ post (PdInsuranceLink *link,
   answer->refmsgid = g_strdup (pd_json_str (envelope, "inf_refmsgid"));
   if (!check_output (infno, answer->output, error))
     {
-      g_clear_pointer (&answer->output, json_object_unref);
-      g_clear_pointer (&answer->refmsgid, g_free);
+      answer_clear (answer);
       return FALSE;
     }
   return TRUE;
@@ -664,6 +674,7 @@ desk_address (char **ip,
 typedef struct {
   PdInsuranceLink *link;
   const char      *date;
+  const char      *infno;        /* 9001 or 9002 */
   char            *sign_no;      /* out (read) or in (write) */
   const char      *msgid;
   const char      *outcome;
@@ -690,24 +701,27 @@ read_sign_in (PdStore  *store,
   return TRUE;
 }
 
-/* The 9001's outcome audited, and on success the day's sign_no kept. */
+/* The outcome of 9001 or 9002 audited; on success the day's sign_no kept,
+ * or closed. */
 static gboolean
-write_sign_in (PdStore  *store,
-               gpointer  user_data,
-               GError  **error)
+write_sign (PdStore  *store,
+            gpointer  user_data,
+            GError  **error)
 {
   SignJob *job = user_data;
   g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
+  gboolean sign_in = g_str_equal (job->infno, "9001");
   sqlite3_stmt *stmt;
 
-  if (!pd_insurance_audit_call (job->link, "9001", job->msgid, job->outcome, job->detail, error))
+  if (!pd_insurance_audit_call (job->link, job->infno, job->msgid, job->outcome, job->detail, error))
     return FALSE;
-  if (job->sign_no == NULL)
+  if (!g_str_equal (job->outcome, "ok"))
     return TRUE;
-  stmt = pd_store_prepare (store,
-    "INSERT INTO insurance_sign_in (sign_date, operator, sign_no, signed_in_at) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (sign_date, operator) DO UPDATE SET sign_no = excluded.sign_no,"
-    " signed_in_at = excluded.signed_in_at, signed_out_at = NULL", error);
+  stmt = pd_store_prepare (store, sign_in
+    ? "INSERT INTO insurance_sign_in (sign_date, operator, sign_no, signed_in_at) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT (sign_date, operator) DO UPDATE SET sign_no = excluded.sign_no,"
+      " signed_in_at = excluded.signed_in_at, signed_out_at = NULL"
+    : "UPDATE insurance_sign_in SET signed_out_at = ?4 WHERE sign_date = ?1 AND operator = ?2 AND sign_no = ?3", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, job->date, -1, SQLITE_STATIC);
@@ -756,8 +770,8 @@ pd_insurance_link_sign_in (PdInsuranceLink  *link,
   g_autofree char *ip = NULL;
   g_autofree char *mac = NULL;
   JsonObject *sign_in;
-  SignJob job = { link, date };
-  Answer answer = { NULL, NULL };
+  SignJob job = { link, date, "9001" };
+  g_auto(Answer) answer = { NULL, NULL };
 
   if (link->sign_no != NULL && g_strcmp0 (link->sign_date, date) == 0)
     return g_strdup (link->sign_no);
@@ -780,14 +794,11 @@ pd_insurance_link_sign_in (PdInsuranceLink  *link,
       job.msgid = msgid;
       job.outcome = outcome_of (call_error);
       job.detail = call_error != NULL ? detail_of (call_error) : answer.refmsgid;
-      g_clear_pointer (&answer.output, json_object_unref);
-      if (!pd_store_write (link->store, write_sign_in, &job, call_error == NULL ? error : NULL) && call_error == NULL)
+      if (!pd_store_write (link->store, write_sign, &job, call_error == NULL ? error : NULL) && call_error == NULL)
         {
-          g_free (answer.refmsgid);
           g_free (job.sign_no);
           return NULL;
         }
-      g_free (answer.refmsgid);
       if (call_error != NULL)
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&call_error), _("Signing in to the insurance centre (9001): "));
@@ -799,30 +810,6 @@ pd_insurance_link_sign_in (PdInsuranceLink  *link,
   link->sign_date = g_strdup (date);
   link->sign_no = g_strdup (job.sign_no);
   return job.sign_no;
-}
-
-static gboolean
-write_sign_out (PdStore  *store,
-                gpointer  user_data,
-                GError  **error)
-{
-  SignJob *job = user_data;
-  g_autofree char *now = pd_time_format_iso (pd_clock_now_us (pd_clock_get_default ()));
-  sqlite3_stmt *stmt;
-
-  if (!pd_insurance_audit_call (job->link, "9002", job->msgid, job->outcome, job->detail, error))
-    return FALSE;
-  if (!g_str_equal (job->outcome, "ok"))
-    return TRUE;
-  stmt = pd_store_prepare (store,
-    "UPDATE insurance_sign_in SET signed_out_at = ?4 WHERE sign_date = ?1 AND operator = ?2 AND sign_no = ?3", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, job->date, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, job->link->operator, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, job->sign_no, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, now, -1, SQLITE_STATIC);
-  return pd_store_step_done (store, stmt, error);
 }
 
 /* Signs today's sign-in out (nothing to do when there is none). */
@@ -838,8 +825,8 @@ pd_insurance_link_sign_out (PdInsuranceLink  *link,
   g_autofree char *msgid = NULL;
   g_autofree char *sign_no = NULL;
   JsonObject *sign_out;
-  SignJob job = { link, date };
-  Answer answer = { NULL, NULL };
+  SignJob job = { link, date, "9002" };
+  g_auto(Answer) answer = { NULL, NULL };
   gboolean ok;
 
   if (!pd_store_write (link->store, read_sign_in, &job, error))
@@ -860,10 +847,8 @@ pd_insurance_link_sign_out (PdInsuranceLink  *link,
   job.msgid = msgid;
   job.outcome = outcome_of (call_error);
   job.detail = call_error != NULL ? detail_of (call_error) : answer.refmsgid;
-  ok = pd_store_write (link->store, write_sign_out, &job, call_error == NULL ? error : NULL);
+  ok = pd_store_write (link->store, write_sign, &job, call_error == NULL ? error : NULL);
   job.sign_no = NULL;
-  g_clear_pointer (&answer.output, json_object_unref);
-  g_free (answer.refmsgid);
   if (call_error != NULL)
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&call_error), _("Signing out of the insurance centre (9002): "));
@@ -910,7 +895,7 @@ pd_insurance_call (PdInsuranceLink  *link,
   g_autofree char *sign_no = NULL;
   g_autoptr(GError) call_error = NULL;
   g_autoptr(GError) audit_error = NULL;
-  Answer answer = { NULL, NULL };
+  g_auto(Answer) answer = { NULL, NULL };
   OutcomeJob job = { link, infno, msgid };
 
   g_return_val_if_fail (infno != NULL && strlen (infno) == 4, NULL);
@@ -933,8 +918,7 @@ pd_insurance_call (PdInsuranceLink  *link,
     }
   if (refmsgid != NULL)
     *refmsgid = g_steal_pointer (&answer.refmsgid);
-  g_free (answer.refmsgid);
-  return answer.output;
+  return g_steal_pointer (&answer.output);
 }
 
 JsonObject *
