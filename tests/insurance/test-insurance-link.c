@@ -375,6 +375,23 @@ test_person (void)
   g_assert_cmpint (shift_db_int (&shift, "SELECT count(*) FROM audit_event WHERE action = 'insurance.1101' AND outcome = 'ok'"
                                          " AND object_uuid IN (SELECT object_uuid FROM audit_event WHERE outcome = 'sent')"), >=, 1);
 
+  /* The same person by the e-voucher's token (01) and the social-security
+   * card (03). */
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *type = i == 0 ? "01" : "03";
+      g_autofree char *sql = g_strdup_printf ("SELECT %s FROM person WHERE psn_no = '%s'", i == 0 ? "qr_token" : "card_no", psn_no);
+      g_autofree char *number = query_text (shift.state, sql);
+      g_autoptr(JsonNode) again = NULL;
+
+      g_assert_nonnull (number);
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (shift_cli (&shift, "li", &out, &err, "person", "--cert-type", type, "--cert-no", number, NULL), ==, 0);
+      again = shift_json (out);
+      g_assert_cmpstr (pd_json_str (pd_json_obj (json_node_get_object (again), "baseinfo"), "psn_no"), ==, psn_no);
+    }
+
   /* A name that does not match: refused, the centre's err_msg said. */
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
