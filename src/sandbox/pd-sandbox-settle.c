@@ -379,9 +379,12 @@ ledger_apply (PdStore    *store,
               int         sign,
               GError    **error)
 {
-  sqlite3_stmt *stmt = pd_store_prepare (store,
-    "INSERT INTO nhsa_year (psn_no, year, deductible_fen, pool_fen) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT (psn_no, year) DO UPDATE SET deductible_fen = deductible_fen + ?3, pool_fen = pool_fen + ?4", error);
+  /* The row exists before anything is given back (CHECK would refuse an
+   * insert of a negative amount before the upsert's update). */
+  sqlite3_stmt *stmt = pd_store_prepare (store, sign > 0
+    ? "INSERT INTO nhsa_year (psn_no, year, deductible_fen, pool_fen) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT (psn_no, year) DO UPDATE SET deductible_fen = deductible_fen + ?3, pool_fen = pool_fen + ?4"
+    : "UPDATE nhsa_year SET deductible_fen = deductible_fen + ?3, pool_fen = pool_fen + ?4 WHERE psn_no = ?1 AND year = ?2", error);
 
   if (stmt == NULL)
     return FALSE;
