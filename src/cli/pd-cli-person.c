@@ -8,6 +8,7 @@
 #include "pd-cli.h"
 #include "pd-insurance-link.h"
 #include "pd-json.h"
+#include "pd-money.h"
 
 /* `person --cert-type 01|02|03 --cert-no NO [--name NAME]` (cli.md
  * "Settlement"): 1101 as the signed-in clerk, its output as it came. */
@@ -34,8 +35,8 @@ print_table (JsonObject *output)
   for (guint i = 0; insu != NULL && i < json_array_get_length (insu); i++)
     {
       JsonObject *o = pd_json_arr_obj (insu, i);
-      JsonNode *balc = o != NULL ? json_object_get_member (o, "balc") : NULL;
-      g_autofree char *balance = balc != NULL ? json_to_string (balc, FALSE) : g_strdup ("?");
+      gint64 fen = 0;
+      g_autofree char *balance = pd_insurance_read_fen (o, "balc", &fen) ? pd_money_format_fen (fen) : g_strdup ("?");
 
       pd_cli_print (_("  insurance type %s, status %s, area %s, account balance %s\n"),
                     pd_json_str (o, "insutype") != NULL ? pd_json_str (o, "insutype") : "?",
