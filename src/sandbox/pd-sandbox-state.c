@@ -306,8 +306,9 @@ count_people (PdSandbox *sandbox,
 static char id_check_digit (const char *first17);
 
 /* The insurance centre's demo persons: fixed, whatever the seed, so that
- * a demo, the README and the tests can name them (insurance.md; the
- * sandbox's README lists them). Made on every start when missing. */
+ * a demo, the README and the tests can name them by QR token, ID number
+ * or card; the last one's insurance is suspended. Made on every start
+ * when missing (a state made before them gets them too). */
 static const struct {
   const char *patient_id, *psn_no, *first17, *name, *gender, *birth, *insutype, *emp_name, *qr_token, *card_no;
   gint64      balance_fen;

@@ -840,6 +840,18 @@ test_reversal (void)
     g_assert_nonnull (strstr (err_msg (o), "冲正"));
     g_assert_cmpint (count_rows (c.state, "SELECT count(*) FROM nhsa_settlement WHERE state = 1"), ==, 0);
   }
+  /* a 2102 the centre refused: nothing to undo, harmless */
+  {
+    g_autofree char *refused = next_msgid (&c);
+    Basket b = { { { "XC08CA00000000000001001", 1500, 2800, 'A' } }, 1 };
+    g_autofree char *input = basket_json (&employee, &b, 421, TRUE, FALSE, NULL);
+    g_autoptr(JsonObject) o = call_as (&c, "2102", refused, "110101", input);
+    g_autoptr(JsonObject) r = NULL;
+
+    g_assert_cmpint (infcode (o), ==, -1);
+    r = reverse (&c, refused, "2102");
+    g_assert_false (reversed (r));
+  }
   /* a settlement cancelled since: refused */
   m2 = next_msgid (&c);
   s2 = settle_one (&c, &employee, m2, &md2);
