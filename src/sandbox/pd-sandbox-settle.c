@@ -807,8 +807,15 @@ pd_nhsa_presettle (PdNhsaCall *call,
       json_builder_begin_object (b);
       add_string (b, "feedetl_sn", l->sn);
       pd_nhsa_add_money (b, "det_item_fee_sumamt", l->fee);
-      pd_nhsa_add_decimal (b, "cnt", l->cnt_e4, 4);
-      pd_nhsa_add_decimal (b, "pric", l->pric_e6, 6);
+      /* a whole count as a whole number; a price in 4 decimals unless it has 6 */
+      if (l->cnt_e4 % 10000 == 0)
+        pd_nhsa_add_decimal (b, "cnt", l->cnt_e4 / 10000, 0);
+      else
+        pd_nhsa_add_decimal (b, "cnt", l->cnt_e4, 4);
+      if (l->pric_e6 % 100 == 0)
+        pd_nhsa_add_decimal (b, "pric", l->pric_e6 / 100, 4);
+      else
+        pd_nhsa_add_decimal (b, "pric", l->pric_e6, 6);
       pd_nhsa_add_decimal (b, "selfpay_prop", l->selfpay_bp, 4);
       pd_nhsa_add_money (b, "fulamt_ownpay_amt", l->ful);
       pd_nhsa_add_money (b, "preselfpay_amt", l->pre);
