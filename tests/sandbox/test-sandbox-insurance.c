@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1089,6 +1090,49 @@ test_money_on_the_wire (void)
   centre_stop (&c);
 }
 
+/* A state made before the ledger (schema 4) is upgraded: its people get
+ * QR tokens and card numbers, the fixed persons join them. */
+static void
+test_upgrade (void)
+{
+  g_autofree char *state = new_state ("upgrade");
+  g_autofree char *db = g_build_filename (state, "sandbox.db", NULL);
+  Sandbox sb = { 0 };
+  Centre c;
+  sqlite3 *h = NULL;
+  const char *back_to_4 =
+    "DROP TABLE nhsa_year; DROP TABLE nhsa_settlement_line; DROP TABLE nhsa_settlement; DROP TABLE nhsa_reversal;"
+    "DROP TABLE nhsa_sold_code; DROP TABLE nhsa_upload; DROP TABLE nhsa_counter; DROP TRIGGER person_certificates;"
+    "DELETE FROM person WHERE patient_id LIKE 'pat-insured-%';"
+    "DROP INDEX person_qr_token; DROP INDEX person_card_no;"
+    "ALTER TABLE person DROP COLUMN qr_token; ALTER TABLE person DROP COLUMN card_no; ALTER TABLE person DROP COLUMN insu_status;"
+    "PRAGMA user_version = 4;";
+
+  sandbox_start (&sb, state, NULL);
+  sandbox_stop (&sb, SIGTERM);
+  g_assert_cmpint (sqlite3_open (db, &h), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (h, back_to_4, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (h);
+  g_assert_cmpint (count_rows (state, "SELECT count(*) FROM person"), ==, 24);
+
+  memset (&c, 0, sizeof c);
+  c.state = g_steal_pointer (&state);
+  sandbox_start (&c.sb, c.state, NULL);
+  {
+    g_autoptr(JsonObject) o = call (&c, "9001", NULL, "{\"signIn\":{\"opter_no\":\"clerk01\"}}");
+
+    c.sign_no = g_strdup (json_object_get_string_member (json_object_get_object_member (output (o), "signinoutb"), "sign_no"));
+  }
+  {
+    g_autoptr(JsonObject) seeded = person (&c, "03", "K10000003");
+    g_autoptr(JsonObject) fixed = person (&c, "01", employee.qr);
+
+    g_assert_cmpint (infcode (seeded), ==, 0);
+    g_assert_cmpint (infcode (fixed), ==, 0);
+  }
+  centre_stop (&c);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1106,6 +1150,7 @@ main (int    argc,
   g_test_add_func ("/sandbox-insurance/gateway-real-clock", test_gateway_real_clock);
   g_test_add_func ("/sandbox-insurance/lost-answer", test_lost_answer);
   g_test_add_func ("/sandbox-insurance/money-on-the-wire", test_money_on_the_wire);
+  g_test_add_func ("/sandbox-insurance/upgrade", test_upgrade);
   status = g_test_run ();
   harness_done ();
   return status;
