@@ -13,8 +13,8 @@
 /* `person --cert-type 01|02|03 --cert-no NO [--name NAME]` (cli.md
  * "Settlement"): 1101 as the signed-in clerk, its output as it came. */
 
-static int
-exit_for (const GError *error)
+int
+pd_cli_insurance_exit (const GError *error)
 {
   if (g_error_matches (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_UNKNOWN))
     return PD_EXIT_UNKNOWN;
@@ -89,10 +89,10 @@ pd_cli_person (PdCli  *cli,
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   link = pd_insurance_link_new (session, cli->config, &error);
   if (link == NULL)
-    return pd_cli_fail (exit_for (error), "%s", error->message);
+    return pd_cli_fail (pd_cli_insurance_exit (error), "%s", error->message);
   output = pd_insurance_person (link, cert_type, cert_no, name, NULL, &error);
   if (output == NULL)
-    return pd_cli_fail (exit_for (error), "%s", error->message);
+    return pd_cli_fail (pd_cli_insurance_exit (error), "%s", error->message);
   if (pd_cli_want_json (cli))
     {
       g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), output);

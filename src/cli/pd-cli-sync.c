@@ -125,43 +125,108 @@ pd_cli_sync (PdCli  *cli,
   return status;
 }
 
+/* `outbox resolve` with no ID: every outcome that is not known, settled —
+ * the hospital's by sending again what carries its own idempotency
+ * (If-Match, conditional creates) and reading back, the insurance
+ * centre's by 2601 — as the signed-in account's roles allow. */
+static int
+resolve_unknown (PdCli   *cli,
+                 PdStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PdSession) session = NULL;
+  g_autoptr(JsonArray) report = json_array_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GPtrArray) left = NULL;
+  gboolean reached = TRUE;
+  guint unknown = 0;
+
+  if (cli->config == NULL && !pd_cli_config_from_store (cli, &error))
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+  session = pd_cli_sign_in (cli, store, &error);
+  if (session == NULL)
+    return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
+  if (cli->config->hospital_url != NULL && (pd_session_get_account (session)->roles & PD_ROLE_PHARMACIST))
+    {
+      g_autoptr(PdHospitalLink) link = NULL;
+      PdFhirClient *client = pd_fhir_client_new (cli->config, &error);
+      PdSyncStats stats = { 0 };
+
+      if (client == NULL)
+        return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
+      link = pd_hospital_link_new (session, client, NULL);
+      pd_hospital_link_set_pharmacy (link, cli->config->fixmedins_code, cli->config->fixmedins_name);
+      if (!pd_hospital_link_push (link, NULL, &stats, NULL) || stats.offline)
+        reached = FALSE;
+      pd_sync_stats_clear (&stats);
+    }
+  if (pd_session_get_account (session)->roles & PD_ROLE_CLERK)
+    {
+      g_autoptr(GError) insurance_error = NULL;
+
+      if (!pd_cli_resolve_insurance (cli, session, report, &insurance_error))
+        {
+          g_printerr ("%s\n", insurance_error->message);
+          reached = FALSE;
+        }
+    }
+  left = pd_outbox_list (store, FALSE, &error);
+  for (guint i = 0; left != NULL && i < left->len; i++)
+    unknown += g_strcmp0 (((PdOutboxItem *) left->pdata[i])->state, "unknown") == 0
+               || g_strcmp0 (((PdOutboxItem *) left->pdata[i])->state, "sending") == 0;
+  root = json_node_init_array (json_node_alloc (), report);
+  pd_cli_print_json (root);
+  return unknown == 0 && reached ? PD_EXIT_OK : PD_EXIT_UNKNOWN;
+}
+
 int
 pd_cli_outbox (PdCli  *cli,
                int     argc,
                char  **argv)
 {
   gboolean all = FALSE;
+  g_autofree char *as = NULL;
   GOptionEntry entries[] = {
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("Also list what was sent and settled"), NULL },
+    { "as", 0, 0, G_OPTION_ARG_STRING, &as, N_("resolve ID: what became of it, done or cancelled"), "STATE" },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(PdStore) store = NULL;
 
-  if (!pd_cli_parse (cli, &argc, &argv, _("list | resolve ID resolved|cancelled"), _("The requests waiting to go out."),
+  if (!pd_cli_parse (cli, &argc, &argv, _("list | resolve [ID --as done|cancelled]"), _("The requests waiting to go out."),
                      entries, &error))
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (argc < 2 || (g_str_equal (argv[1], "list") && argc != 2)
-      || (g_str_equal (argv[1], "resolve") && (argc != 4 || (!g_str_equal (argv[3], "resolved") && !g_str_equal (argv[3], "cancelled"))))
+      || (g_str_equal (argv[1], "resolve") && argc == 3 && (as == NULL || (!g_str_equal (as, "done") && !g_str_equal (as, "cancelled"))))
+      || (g_str_equal (argv[1], "resolve") && argc > 3)
       || (!g_str_equal (argv[1], "list") && !g_str_equal (argv[1], "resolve")))
-    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli outbox list [--all] | outbox resolve ID resolved|cancelled"));
+    return pd_cli_fail (PD_EXIT_USAGE, "%s", _("usage: pharmdesk-cli outbox list [--all] | outbox resolve [ID --as done|cancelled]"));
   store = pd_cli_open_store (cli, &error);
   if (store == NULL)
     return pd_cli_fail (PD_EXIT_USAGE, "%s", error->message);
   if (g_str_equal (argv[1], "list") && !pd_cli_check_credentials (cli, store, &error))
     return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
+  if (g_str_equal (argv[1], "resolve") && argc == 2)
+    {
+      int status = resolve_unknown (cli, store);
+
+      pd_store_close (store);
+      return status;
+    }
   if (g_str_equal (argv[1], "resolve"))
     {
       g_autoptr(PdSession) session = pd_cli_sign_in (cli, store, &error);
+      const char *state = g_str_equal (as, "done") ? "resolved" : "cancelled";
       char *end = NULL;
       gint64 id = g_ascii_strtoll (argv[2], &end, 10);
 
       if (end == argv[2] || *end != '\0')
         return pd_cli_fail (PD_EXIT_USAGE, _("“%s” is not an outbox item number"), argv[2]);
       if (session == NULL || !pd_session_require (session, PD_ACTION_REVIEW, "outbox", NULL, &error)
-          || !pd_outbox_resolve (session, id, argv[3], &error))
+          || !pd_outbox_resolve (session, id, state, &error))
         return pd_cli_fail (PD_EXIT_NO, "%s", error->message);
-      pd_cli_print (_("Outbox item %s is %s.\n"), argv[2], argv[3]);
+      pd_cli_print (_("Outbox item %s is %s.\n"), argv[2], as);
       pd_store_close (store);
       return PD_EXIT_OK;
     }

@@ -99,6 +99,12 @@ int pd_cli_queue    (PdCli *cli, int argc, char **argv);
 int pd_cli_decide   (PdCli *cli, int argc, char **argv);
 int pd_cli_stock    (PdCli *cli, int argc, char **argv);
 int pd_cli_dispense (PdCli *cli, int argc, char **argv);
+int pd_cli_settle     (PdCli *cli, int argc, char **argv);
+int pd_cli_settlement (PdCli *cli, int argc, char **argv);
+/* pd-cli-person.c: the exit status of an insurance link's error (cli.md). */
+int      pd_cli_insurance_exit    (const GError *error);
+/* pd-cli-settle.c: `outbox resolve`'s insurance part (2601). */
+gboolean pd_cli_resolve_insurance (PdCli *cli, struct _PdSession *session, JsonArray *report, GError **error);
 int pd_cli_person   (PdCli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -32,6 +32,8 @@ static const Command commands[] = {
   { "stock", pd_cli_stock, N_("Receive stock from a purchase receipt; list the batches on hand") },
   { "dispense", pd_cli_dispense, N_("Fill an approved prescription with its checker; hand it over") },
   { "person", pd_cli_person, N_("Ask the insurance centre who a person is (1101)") },
+  { "settle", pd_cli_settle, N_("Settle a dispensed prescription with the insurance centre") },
+  { "settlement", pd_cli_settlement, N_("List the settlements with the insurance centre") },
 };
 
 static int

@@ -271,16 +271,17 @@ faults_cb (SoupServer        *server,
       g_autoptr(GError) error = NULL;
       JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
       gint64 times = o != NULL ? json_object_get_int_member_with_default (o, "times", 1) : 0;
+      gint64 after = o != NULL ? json_object_get_int_member_with_default (o, "after", 0) : 0;
 
-      if (o == NULL || pd_json_str (o, "fault") == NULL || pd_json_str (o, "path") == NULL || times < 1 || times > 1000000)
+      if (o == NULL || pd_json_str (o, "fault") == NULL || pd_json_str (o, "path") == NULL || times < 1 || times > 1000000 || after < 0 || after > 1000000)
         {
-          reply_error (msg, 400, "POST {\\\"fault\\\": KIND, \\\"path\\\": PATH, \\\"method\\\": METHOD, \\\"times\\\": 1 to 1000000}");
+          reply_error (msg, 400, "POST {\\\"fault\\\": KIND, \\\"path\\\": PATH, \\\"method\\\": METHOD, \\\"times\\\": 1 to 1000000, \\\"after\\\": 0 to 1000000}");
           return;
         }
       if (sandbox->faults == NULL)
         sandbox->faults = pd_sandbox_faults_new ("", sandbox->seed, NULL);
       if (!pd_sandbox_faults_arm (sandbox->faults, pd_json_str (o, "fault"), pd_json_str (o, "method"),
-                                  pd_json_str (o, "path"), (guint) times, &error))
+                                  pd_json_str (o, "path"), (guint) after, (guint) times, &error))
         {
           g_autofree char *text = g_strescape (error->message, NULL);
 

@@ -40,12 +40,14 @@ typedef struct {
   char    *copy_body;
 } LogEntry;
 
-/* A fault a test asked for (POST /sandbox/control/faults): the next
- * `times` requests to `path` (of `method`, when not NULL) meet it. */
+/* A fault a test asked for (POST /sandbox/control/faults): after `after`
+ * requests to `path` (of `method`, when not NULL) have passed, the next
+ * `times` meet it. */
 typedef struct {
   Fault  fault;
   char  *method;
   char  *path;
+  guint  after;
   guint  times;
 } Armed;
 
@@ -174,6 +176,7 @@ pd_sandbox_faults_arm (PdSandboxFaults *faults,
                        const char      *fault,
                        const char      *method,
                        const char      *path,
+                       guint            after,
                        guint            times,
                        GError         **error)
 {
@@ -187,6 +190,7 @@ pd_sandbox_faults_arm (PdSandboxFaults *faults,
         a->method = g_strdup (method);
         /* /fhir and /fhir/ are one path */
         a->path = g_str_has_suffix (path, "/") && strlen (path) > 1 ? g_strndup (path, strlen (path) - 1) : g_strdup (path);
+        a->after = after;
         a->times = times;
         g_mutex_lock (&faults->lock);
         g_queue_push_tail (&faults->armed, a);
@@ -217,6 +221,11 @@ take_armed (PdSandboxFaults   *f,
       if ((a->method != NULL && !g_str_equal (a->method, soup_server_message_get_method (msg)))
           || strlen (a->path) != len || strncmp (a->path, path, len) != 0)
         continue;
+      if (a->after > 0)
+        {
+          a->after--;
+          continue;
+        }
       if (--a->times == 0)
         {
           g_queue_delete_link (&f->armed, l);

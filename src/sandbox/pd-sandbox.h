@@ -87,6 +87,7 @@ gboolean         pd_sandbox_faults_arm  (PdSandboxFaults *faults,
                                          const char      *fault,
                                          const char      *method,
                                          const char      *path,
+                                         guint            after,
                                          guint            times,
                                          GError         **error);
 JsonNode        *pd_sandbox_faults_report (PdSandboxFaults *faults);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "pd-settle.h"
+
+G_BEGIN_DECLS
+
+/* A sale: what the counter sells once (the sale tables of the schema). */
+typedef struct {
+  char      *feedetl_sn;
+  char      *drug_code;
+  char      *nhsa_code;
+  gint64     batch_id;
+  int        units;
+  gint64     unit_price_e4;
+  gint64     amount_fen;
+  char      *expected_class;   /* A, B, C or NULL */
+  gboolean   split_pack;
+  GPtrArray *trace_codes;      /* char* */
+} PdSaleLine;
+
+typedef struct {
+  gint64     id;               /* 0 until recorded */
+  char      *uuid;
+  char      *rxno;
+  gint64     dispense_id;      /* 0: a counter sale */
+  char      *state;            /* NULL while not recorded; open, settled, self-paid, refused, cancelled */
+  char      *med_type;
+  gint64     medfee_sumamt_fen;
+  char      *psn_no;
+  GPtrArray *lines;            /* PdSaleLine* */
+} PdSale;
+
+void     pd_sale_free           (PdSale      *sale);
+/* The live sale of the basket's rxno (recorded, with its lines), else a
+ * new one from the prescription's fill (not recorded yet). */
+PdSale  *pd_sale_load_or_build  (PdSession   *session,
+                                 PdKb        *kb,
+                                 const PdBasket *basket,
+                                 GError     **error);
+/* Inside a transaction. */
+gboolean pd_sale_insert         (PdSession   *session,
+                                 PdSale      *sale,
+                                 GError     **error);
+gboolean pd_sale_set_state      (PdStore     *store,
+                                 const char  *settlement_uuid,
+                                 const char  *state,
+                                 GError     **error);
+
+/* The 2102s of a sale whose outcome is not known, settled by 2601. */
+gboolean pd_settle_resolve_sale (PdSession       *session,
+                                 PdInsuranceLink *link,
+                                 gint64           sale_id,
+                                 guint            timeout_s,
+                                 JsonArray       *report,
+                                 GCancellable    *cancellable,
+                                 GError         **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdSale, pd_sale_free)
+
+G_END_DECLS
