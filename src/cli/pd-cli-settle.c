@@ -63,9 +63,29 @@ print_result (PdCli                *cli,
     json_builder_add_string_value (b, r->err_msg);
   else
     json_builder_add_null_value (b);
-  /* 3505 after a settlement comes with the sales upload (not yet). */
   json_builder_set_member_name (b, "uploads");
   json_builder_begin_array (b);
+  for (guint i = 0; r->uploads != NULL && i < r->uploads->len; i++)
+    {
+      const PdUpload *u = r->uploads->pdata[i];
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "code");
+      json_builder_add_string_value (b, u->code);
+      json_builder_set_member_name (b, "trace_codes");
+      json_builder_begin_array (b);
+      for (guint k = 0; k < u->trace_codes->len; k++)
+        json_builder_add_string_value (b, u->trace_codes->pdata[k]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, u->state);
+      json_builder_set_member_name (b, "msg");
+      if (u->msg != NULL)
+        json_builder_add_string_value (b, u->msg);
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    }
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);

@@ -82,6 +82,24 @@ test_settle_once (void)
   g_assert_cmpstr (json_object_get_string_member (answer, "rxno"), ==, rx);
   setlinfo = json_object_get_object_member (answer, "setlinfo");
   g_assert_nonnull (json_object_get_member (setlinfo, "setl_id"));
+  /* 3505 per line, with each box's code: the centre holds them as sold */
+  {
+    JsonArray *uploads = json_object_get_array_member (answer, "uploads");
+    guint codes = 0;
+
+    g_assert_cmpuint (json_array_get_length (uploads), >, 0);
+    for (guint i = 0; i < json_array_get_length (uploads); i++)
+      {
+        JsonObject *u = json_array_get_object_element (uploads, i);
+
+        g_assert_cmpstr (json_object_get_string_member (u, "state"), ==, "uploaded");
+        codes += json_array_get_length (json_object_get_array_member (u, "trace_codes"));
+      }
+    g_assert_cmpuint (codes, >, 0);
+    g_assert_cmpint (count_rows (s.state, "SELECT count(*) FROM nhsa_sold_code"), ==, codes);
+    g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM sales_upload WHERE state = 'uploaded'"), ==,
+                     json_array_get_length (uploads));
+  }
   g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM sale WHERE state = 'settled'"), ==, 1);
   g_assert_cmpint (shift_db_int (&s, "SELECT count(*) FROM settlement WHERE state = 'settled' AND setl_id IS NOT NULL"), ==, 1);
   g_assert_cmpint (count_rows (s.state, "SELECT count(*) FROM nhsa_settlement WHERE refd_setl_flag = 0 AND state = 1"), ==, 1);

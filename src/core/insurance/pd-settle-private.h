@@ -47,6 +47,34 @@ gboolean pd_sale_set_state      (PdStore     *store,
                                  const char  *state,
                                  GError     **error);
 
+/* What 3505 tells of the person (from 1101). */
+typedef struct {
+  char *psn_no;
+  char *insutype;
+  char *insuplc_admdvs;
+  char *cert_type;
+  char *cert_no;
+  char *psn_cert_type;
+  char *certno;
+  char *name;
+} PdSettlePerson;
+
+void     pd_settle_person_clear (PdSettlePerson *p);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PdSettlePerson, pd_settle_person_clear)
+
+/* 3505 for each line of a settled sale, each from a durable outbox row
+ * with its msgid; one PdUpload per line into uploads. */
+gboolean pd_settle_upload       (PdSession            *session,
+                                 PdInsuranceLink      *link,
+                                 PdKb                 *kb,
+                                 const PdSale         *sale,
+                                 const PdSettlePerson *person,
+                                 JsonObject           *setlinfo,
+                                 const char           *settlement_uuid,
+                                 GPtrArray            *uploads,
+                                 GCancellable         *cancellable,
+                                 GError              **error);
+
 /* The 2102s of a sale whose outcome is not known, settled by 2601. */
 gboolean pd_settle_resolve_sale (PdSession       *session,
                                  PdInsuranceLink *link,

@@ -29,6 +29,7 @@ pd_settle_result_free (PdSettleResult *result)
   g_free (result->state);
   g_clear_pointer (&result->setlinfo, json_object_unref);
   g_free (result->err_msg);
+  g_clear_pointer (&result->uploads, g_ptr_array_unref);
   g_free (result);
 }
 
@@ -54,25 +55,20 @@ refuse (GError    **error,
 
 /* --- the person ----------------------------------------------------------------------------- */
 
-typedef struct {
-  char *psn_no;
-  char *insutype;
-  char *insuplc_admdvs;
-  char *cert_type;
-  char *cert_no;
-} Person;
+typedef PdSettlePerson Person;
 
-static void
-person_clear (Person *p)
+void
+pd_settle_person_clear (PdSettlePerson *p)
 {
   g_free (p->psn_no);
   g_free (p->insutype);
   g_free (p->insuplc_admdvs);
   g_free (p->cert_type);
   g_free (p->cert_no);
+  g_free (p->psn_cert_type);
+  g_free (p->certno);
+  g_free (p->name);
 }
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Person, person_clear)
 
 /* 1101's output: the person, and the insurance in force (status 1). */
 static gboolean
@@ -84,6 +80,9 @@ read_person (JsonObject *output,
   JsonObject *chosen = NULL;
 
   p->psn_no = g_strdup (pd_json_str (pd_json_obj (output, "baseinfo"), "psn_no"));
+  p->psn_cert_type = g_strdup (pd_json_str (pd_json_obj (output, "baseinfo"), "psn_cert_type"));
+  p->certno = g_strdup (pd_json_str (pd_json_obj (output, "baseinfo"), "certno"));
+  p->name = g_strdup (pd_json_str (pd_json_obj (output, "baseinfo"), "psn_name"));
   for (guint i = 0; insu != NULL && i < json_array_get_length (insu); i++)
     {
       JsonObject *o = pd_json_arr_obj (insu, i);
@@ -329,6 +328,7 @@ settle_once (PdSession        *session,
              JsonObject      **setlinfo,
              char            **err_msg,
              gint64           *outbox_id,
+             char            **settlement_uuid,
              GCancellable     *cancellable,
              GError          **error)
 {
@@ -366,6 +366,8 @@ settle_once (PdSession        *session,
     return NULL;
   if (answer.setlinfo != NULL)
     *setlinfo = json_object_ref (answer.setlinfo);
+  g_free (*settlement_uuid);
+  *settlement_uuid = g_strdup (job.settlement_uuid);
   return g_strdup (answer.state);
 }
 
@@ -383,12 +385,13 @@ pd_settle (PdSession        *session,
 {
   g_autoptr(PdSale) sale = NULL;
   g_autoptr(PdSettleResult) result = g_new0 (PdSettleResult, 1);
+  g_autofree char *settlement_uuid = NULL;
   g_autoptr(JsonObject) person_output = NULL;
   g_autoptr(JsonObject) input = NULL;
   g_autoptr(JsonObject) pre = NULL;
   g_autoptr(GError) call_error = NULL;
   g_autofree char *now = pd_time_format_china (pd_clock_now_us (pd_clock_get_default ()), "%Y-%m-%d %H:%M:%S");
-  g_auto(Person) person = { 0 };
+  g_auto(PdSettlePerson) person = { 0 };
   gint64 deadline;
 
   if (!pd_session_require (session, PD_ACTION_SETTLE, "sale", NULL, error))
@@ -412,6 +415,7 @@ pd_settle (PdSession        *session,
   sale->psn_no = g_strdup (person.psn_no);
   input = settle_input (sale, &person, use_account, now);
   result->rxno = g_strdup (basket->rxno);
+  result->uploads = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_upload_free);
   pre = call_logged (link, session, "2101", person.insuplc_admdvs, input, cancellable, &call_error);
   if (pre == NULL)
     {
@@ -439,7 +443,7 @@ pd_settle (PdSession        *session,
 
       g_clear_pointer (&result->err_msg, g_free);
       state = settle_once (session, link, sale, &person, input, &result->setlinfo, &result->err_msg,
-                           &result->outbox_id, cancellable, error);
+                           &result->outbox_id, &settlement_uuid, cancellable, error);
       if (state == NULL)
         return NULL;
       result->sale_uuid = g_strdup (sale->uuid);
@@ -456,5 +460,9 @@ pd_settle (PdSession        *session,
         }
       g_free (result->sale_uuid);
     }
+  if (g_str_equal (result->state, "settled")
+      && !pd_settle_upload (session, link, kb, sale, &person, result->setlinfo, settlement_uuid, result->uploads,
+                            cancellable, error))
+    return NULL;
   return g_steal_pointer (&result);
 }

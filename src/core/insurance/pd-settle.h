@@ -37,6 +37,16 @@ void      pd_basket_free      (PdBasket   *basket);
 
 /* --- settling ------------------------------------------------------------------------------ */
 
+/* One line's sales upload (3505) after a settlement. */
+typedef struct {
+  char      *code;          /* drugs.csv product code */
+  GPtrArray *trace_codes;   /* char* */
+  char      *state;         /* uploaded, refused, unknown */
+  char      *msg;           /* the centre's words, or NULL */
+} PdUpload;
+
+void pd_upload_free (PdUpload *upload);
+
 typedef struct {
   char       *sale_uuid;
   char       *rxno;
@@ -44,6 +54,7 @@ typedef struct {
   JsonObject *setlinfo;     /* the centre's, as it came; NULL when refused or unknown */
   gint64      outbox_id;    /* the 2102's; 0 for a pre-settlement */
   char       *err_msg;      /* the centre's, or NULL */
+  GPtrArray  *uploads;      /* PdUpload*, one per line after a settlement */
 } PdSettleResult;
 
 void            pd_settle_result_free (PdSettleResult *result);
