@@ -87,8 +87,10 @@ read_person (JsonObject *output,
     {
       JsonObject *o = pd_json_arr_obj (insu, i);
 
-      if (chosen == NULL || g_strcmp0 (pd_json_str (o, "psn_insu_stas"), "1") == 0)
-        chosen = chosen == NULL || g_strcmp0 (pd_json_str (chosen, "psn_insu_stas"), "1") != 0 ? o : chosen;
+      /* the first insurance in force (status 1), else the first */
+      if (chosen == NULL
+          || (g_strcmp0 (pd_json_str (chosen, "psn_insu_stas"), "1") != 0 && g_strcmp0 (pd_json_str (o, "psn_insu_stas"), "1") == 0))
+        chosen = o;
     }
   if (p->psn_no == NULL || chosen == NULL || pd_json_str (chosen, "insutype") == NULL)
     {
@@ -412,6 +414,7 @@ pd_settle (PdSession        *session,
     return NULL;
   person.cert_type = g_strdup (cert_type);
   person.cert_no = g_strdup (cert_no);
+  g_free (sale->psn_no);
   sale->psn_no = g_strdup (person.psn_no);
   input = settle_input (sale, &person, use_account, now);
   result->rxno = g_strdup (basket->rxno);
