@@ -7,7 +7,6 @@
 #include <sys/prctl.h>
 
 #include <glib/gstdio.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,10 +85,46 @@ sandbox_start (Sandbox    *sb,
   g_assert_no_error (error);
 }
 
+static pid_t guarded_pid;
+
+static void
+kill_guarded (void)
+{
+  if (guarded_pid > 0)
+    kill (guarded_pid, SIGKILL);
+  guarded_pid = 0;
+}
+
+static void
+fatal_signal (int sig)
+{
+  kill_guarded ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+void
+sandbox_kill_on_exit (Sandbox *sb)
+{
+  static gboolean installed;
+  const int sigs[] = { SIGABRT, SIGTERM, SIGINT, SIGSEGV, SIGTRAP };
+
+  if (!installed)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (sigs); i++)
+        signal (sigs[i], fatal_signal);
+      atexit (kill_guarded);
+      installed = TRUE;
+    }
+  guarded_pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (sb->proc), NULL, 10);
+}
+
 void
 sandbox_stop (Sandbox *sb,
               int      sig)
 {
+  if (guarded_pid > 0 && guarded_pid == (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (sb->proc), NULL, 10))
+    guarded_pid = 0;
   g_subprocess_send_signal (sb->proc, sig);
   g_subprocess_wait (sb->proc, NULL, NULL);
   if (sig == SIGTERM)

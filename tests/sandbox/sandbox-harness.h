@@ -26,6 +26,10 @@ void        sandbox_start  (Sandbox     *sb,
                             ...) G_GNUC_NULL_TERMINATED;
 void        sandbox_stop   (Sandbox     *sb,
                             int          sig);
+/* The sandbox child dies with the test, whatever the exit (an assertion's
+ * abort, a signal, exit ()) until sandbox_stop () stops it: for a test
+ * that starts one sandbox for its whole run (the display tests). */
+void        sandbox_kill_on_exit (Sandbox *sb);
 char       *new_state      (const char  *name);
 /* The status (0 when the connection died); headers are name, value… NULL. */
 guint       request        (const char  *method,

@@ -40,29 +40,10 @@
 
 static Sandbox sb;
 static char *state;
-static pid_t sandbox_pid;
 static char *rx_uuid;
 static char *other_uuid;    /* a second approved prescription, for delivery where there is one */
 static char *pdf_path;
 static gboolean typed_as_keys;
-
-/* --- the sandbox child dies with the test, whatever the exit ------------------------------ */
-
-static void
-kill_sandbox (void)
-{
-  if (sandbox_pid > 0)
-    kill (sandbox_pid, SIGKILL);
-  sandbox_pid = 0;
-}
-
-static void
-fatal_signal (int sig)
-{
-  kill_sandbox ();
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
 
 /* --- helpers ------------------------------------------------------------------------------ */
 
@@ -870,15 +851,9 @@ main (int    argc,
   pd_test_ui_init (&argc, &argv);
 
   harness_init ();
-  signal (SIGABRT, fatal_signal);
-  signal (SIGTERM, fatal_signal);
-  signal (SIGINT, fatal_signal);
-  signal (SIGSEGV, fatal_signal);
-  signal (SIGTRAP, fatal_signal);
-  atexit (kill_sandbox);
   state = new_state ("hospital");
   sandbox_start (&sb, state, "--control", "--arrival-every", "0", NULL);
-  sandbox_pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (sb.proc), NULL, 10);
+  sandbox_kill_on_exit (&sb);
   dir = g_build_filename (state_root, "desk", NULL);
   g_mkdir_with_parents (dir, 0700);
   db_path = g_build_filename (dir, "pharmdesk.db", NULL);
@@ -905,7 +880,6 @@ main (int    argc,
   status = pd_test_ui_run (app_argv, 1280, 800, without_notifications);
 
   sandbox_stop (&sb, SIGTERM);
-  sandbox_pid = 0;
   harness_done ();
   g_free (state);
   g_free (rx_uuid);
