@@ -127,14 +127,6 @@ load_live (PdStore    *store,
   return g_steal_pointer (&sale);
 }
 
-static gboolean
-refuse (GError    **error,
-        const char *message)
-{
-  g_set_error_literal (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_REFUSED, message);
-  return FALSE;
-}
-
 static const PdBasketItem *
 basket_item (const PdBasket *basket,
              const char     *code)
@@ -196,21 +188,15 @@ lines_from_fill (PdStore        *store,
         g_ptr_array_add (l->trace_codes, col (stmt, 0));
       sqlite3_reset (stmt);
       if (drug == NULL)
-        {
-          g_autofree char *m = g_strdup_printf (_("Drug %s of the fill is not in the knowledge base in force: it cannot be priced"), l->drug_code);
-          return refuse (error, m);
-        }
+        return pd_settle_refuse (error, _("Drug %s of the fill is not in the knowledge base in force: it cannot be priced"), l->drug_code);
       l->unit_price_e4 = item != NULL && item->price_e4 >= 0 ? item->price_e4 : drug->price_e4;
       if (l->unit_price_e4 < 0)
-        {
-          g_autofree char *m = g_strdup_printf (_("%s has no price in the knowledge base or the basket"), drug->name);
-          return refuse (error, m);
-        }
+        return pd_settle_refuse (error, _("%s has no price in the knowledge base or the basket"), drug->name);
       l->nhsa_code = g_strdup (drug->nhsa_code);
       l->expected_class = g_strdup (drug->insurance_class);
       l->split_pack = drug->pack_size > 0 && l->units % drug->pack_size != 0;
       if (!pd_money_line_amount_fen (l->unit_price_e4, l->units, &l->amount_fen))
-        return refuse (error, _("A line’s amount is too large"));
+        return pd_settle_refuse (error, "%s", _("A line’s amount is too large"));
       sale->medfee_sumamt_fen += l->amount_fen;
     }
   for (guint i = 0; i < basket->items->len; i++)
@@ -221,10 +207,7 @@ lines_from_fill (PdStore        *store,
       for (guint k = 0; k < sale->lines->len && !found; k++)
         found = g_str_equal (((PdSaleLine *) sale->lines->pdata[k])->drug_code, item->code);
       if (!found)
-        {
-          g_autofree char *m = g_strdup_printf (_("The basket names %s, which the fill of %s did not give"), item->code, basket->rxno);
-          return refuse (error, m);
-        }
+        return pd_settle_refuse (error, _("The basket names %s, which the fill of %s did not give"), item->code, basket->rxno);
     }
   return TRUE;
 }
@@ -260,13 +243,12 @@ pd_sale_load_or_build (PdSession      *session,
   sqlite3_reset (stmt);
   if (known && sale->dispense_id == 0)
     {
-      g_autofree char *m = g_strdup_printf (_("Prescription %s is not dispensed here: it is settled once it is filled"), basket->rxno);
-      refuse (error, m);
+      pd_settle_refuse (error, _("Prescription %s is not dispensed here: it is settled once it is filled"), basket->rxno);
       return NULL;
     }
   if (!known)
     {
-      refuse (error, _("A counter sale (a basket whose rxno names no prescription dispensed here) is not in this version yet"));
+      pd_settle_refuse (error, "%s", _("A counter sale (a basket whose rxno names no prescription dispensed here) is not in this version yet"));
       return NULL;
     }
   if (!lines_from_fill (store, kb, basket, sale, error))
@@ -301,10 +283,8 @@ pd_sale_insert (PdSession *session,
     {
       if (g_error_matches (*error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT))
         {
-          g_autofree char *m = g_strdup_printf (_("Prescription %s has a sale already"), sale->rxno);
-
           g_clear_error (error);
-          return refuse (error, m);
+          return pd_settle_refuse (error, _("Prescription %s has a sale already"), sale->rxno);
         }
       return FALSE;
     }

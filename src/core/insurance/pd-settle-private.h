@@ -31,6 +31,11 @@ typedef struct {
   GPtrArray *lines;            /* PdSaleLine* */
 } PdSale;
 
+/* The business answer "no" before anything was sent (exit 1): FALSE. */
+gboolean pd_settle_refuse       (GError     **error,
+                                 const char  *format,
+                                 ...) G_GNUC_PRINTF (2, 3);
+
 void     pd_sale_free           (PdSale      *sale);
 /* The live sale of the basket's rxno (recorded, with its lines), else a
  * new one from the prescription's fill (not recorded yet). */

@@ -17,6 +17,21 @@
  * leaves a tombstone so that it can never commit later. Only then is the
  * settlement `reversed` and the sale free to go out again. */
 
+gboolean
+pd_settle_refuse (GError    **error,
+                  const char *format,
+                  ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_REFUSED, message);
+  return FALSE;
+}
+
 /* --- one unknown call -------------------------------------------------------------------------- */
 
 typedef struct {

@@ -33,26 +33,6 @@ pd_settle_result_free (PdSettleResult *result)
   g_free (result);
 }
 
-static gboolean
-refuse (GError    **error,
-        const char *format,
-        ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-refuse (GError    **error,
-        const char *format,
-        ...)
-{
-  va_list args;
-  g_autofree char *message = NULL;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, PD_INSURANCE_ERROR, PD_INSURANCE_ERROR_REFUSED, message);
-  return FALSE;
-}
-
 /* --- the person ----------------------------------------------------------------------------- */
 
 typedef PdSettlePerson Person;
@@ -236,7 +216,7 @@ write_sending (PdStore  *store,
       if (g_error_matches (*error, PD_STORE_ERROR, PD_STORE_ERROR_CONSTRAINT))
         {
           g_clear_error (error);
-          return refuse (error, _("Sale %s already has a settlement on its way or settled: it is not sent twice"), job->sale->rxno);
+          return pd_settle_refuse (error, _("Sale %s already has a settlement on its way or settled: it is not sent twice"), job->sale->rxno);
         }
       return FALSE;
     }
@@ -403,7 +383,7 @@ pd_settle (PdSession        *session,
     return NULL;
   if (g_strcmp0 (sale->state, "settled") == 0)
     {
-      refuse (error, _("Prescription %s is settled already and not cancelled: it is not settled twice"), basket->rxno);
+      pd_settle_refuse (error, _("Prescription %s is settled already and not cancelled: it is not settled twice"), basket->rxno);
       return NULL;
     }
   /* A 2102 of this sale whose outcome is not known goes first: 2601. */
